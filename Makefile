@@ -1,0 +1,76 @@
+# llmobs — run `make help` for the targets. Every tool the targets need is fetched or built by the
+# project itself and cached outside the repo (see docs/development.md).
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+.DEFAULT_GOAL := help
+
+export LLMOBS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llmobs
+# The pinned Node 24, bootstrapped from the npm registry on first use; first on PATH for every recipe.
+NODE_BIN := $(shell scripts/node.sh)
+ifeq ($(NODE_BIN),)
+$(error could not bootstrap Node.js; see the message above)
+endif
+export PATH := $(NODE_BIN):$(PATH)
+
+TOOLS := etcd kube-apiserver kwok helm otelcol jaeger
+TEST_CONCURRENCY ?= 2
+TESTS ?= "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "test/**/*.test.ts"
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage: make \033[36m<target>\033[0m\n"} \
+	  /^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Main
+
+.PHONY: demo
+demo: install tools ## Run the whole system locally on its embedded default.
+	node test/harness/demo.ts
+
+.PHONY: test
+test: install lint typecheck tools ## Lint, type-check and run every test (unit and against the real components).
+	node --test --test-reporter=spec --test-concurrency=$(TEST_CONCURRENCY) $(TESTS)
+
+##@ Development
+
+node_modules/.install-stamp: package.json package-lock.json operator/package.json processors/package.json test/package.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: install
+install: node_modules/.install-stamp ## Install npm dependencies (with the pinned Node 24).
+
+.PHONY: lint
+lint: install ## Lint and check formatting (Biome).
+	npx biome check .
+
+.PHONY: fmt
+fmt: install ## Format and apply safe lint fixes.
+	npx biome check --write .
+
+.PHONY: typecheck
+typecheck: install ## Type-check all workspaces (strict TypeScript).
+	npx tsc -p tsconfig.json
+
+.PHONY: test-unit
+test-unit: install ## Run only the tests that need no real component.
+	node --test --test-reporter=spec "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "test/**/*.unit.test.ts"
+
+##@ Real components (built once, cached by version under $(LLMOBS_CACHE))
+
+.PHONY: tools
+tools: ## Build or install every real component the tests use.
+	@for t in $(TOOLS); do test/harness/tools/build.sh $$t >/dev/null; done
+	@test/harness/tools/install-debian.sh prometheus >/dev/null
+	@test/harness/tools/python-venv.sh all >/dev/null
+
+.PHONY: tool-paths
+tool-paths: ## Print where each cached component lives.
+	@for t in $(TOOLS); do test/harness/tools/build.sh $$t; done
+
+.PHONY: clean-cache
+clean-cache: ## Delete every cached build (Node, Go-built binaries, venvs, Debian extracts).
+	rm -rf "$(LLMOBS_CACHE)"
