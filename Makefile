@@ -12,7 +12,7 @@ $(error could not bootstrap Node.js; see the message above)
 endif
 export PATH := $(NODE_BIN):$(PATH)
 
-TOOLS := etcd kube-apiserver kwok helm otelcol jaeger
+TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm otelcol jaeger
 TEST_CONCURRENCY ?= 2
 TESTS ?= "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "test/**/*.test.ts"
 

@@ -29,7 +29,8 @@ export class ManagedProcess {
   private constructor(opts: StartOptions, logFile: string) {
     this.name = opts.name;
     this.logFile = logFile;
-    const log = createWriteStream(logFile);
+    // Append: a restarted component keeps its earlier output in the same log.
+    const log = createWriteStream(logFile, { flags: 'a' });
     this.#child = spawn(opts.command, [...opts.args], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,

@@ -6,7 +6,15 @@ import { toolsDir } from './cache.ts';
 const run = promisify(execFile);
 
 /** A component built from Go modules by tools/build.sh. */
-export type GoTool = 'etcd' | 'kube-apiserver' | 'kwok' | 'helm' | 'otelcol' | 'jaeger';
+export type GoTool =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kwok'
+  | 'helm'
+  | 'otelcol'
+  | 'jaeger';
 
 const resolved = new Map<string, Promise<string>>();
 
