@@ -1,0 +1,63 @@
+import type { Signal } from '../otlp/schema.ts';
+import type { SignalConsumers } from '../receivers/otlp/consumers.ts';
+import type { Component, Consumer, CreateSettings } from './component.ts';
+import type { Exporter } from './exporter.ts';
+import type { Processor } from './processor.ts';
+
+/** A JSON Schema (draft 2020-12 subset that ajv understands) for one component's config block. */
+export type ConfigSchema = Readonly<Record<string, unknown>>;
+
+/** A config problem: the path below the component (dotted) and what is wrong. */
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * What every factory declares, after the Collector's component factories: its type name (and
+ * deprecated aliases), the schema of its config with defaults, and how to turn a validated block
+ * into the typed config it is created with. Rules are compiled here, once, never per item.
+ */
+export interface FactoryBase<C> {
+  readonly type: string;
+  readonly aliases?: readonly string[];
+  readonly schema: ConfigSchema;
+  /** Checks what the schema cannot and builds the typed config; returns errors instead of throwing. */
+  parse(block: Record<string, unknown>): C | FieldError[];
+}
+
+export interface ReceiverFactory<C> extends FactoryBase<C> {
+  readonly kind: 'receiver';
+  readonly signals: readonly Signal[];
+  create(set: CreateSettings, cfg: C, consumers: SignalConsumers): Component;
+}
+
+export interface ProcessorFactory<C> extends FactoryBase<C> {
+  readonly kind: 'processor';
+  readonly signals: readonly Signal[];
+  create<S extends Signal>(set: CreateSettings, cfg: C, signal: S, next: Consumer<S>): Processor<S>;
+}
+
+export interface ExporterFactory<C> extends FactoryBase<C> {
+  readonly kind: 'exporter';
+  readonly signals: readonly Signal[];
+  create<S extends Signal>(set: CreateSettings, cfg: C, signal: S): Exporter<S>;
+}
+
+/** Health of the whole service, as extensions report it. */
+export interface ServiceStatus {
+  readonly ready: boolean;
+  readonly since: Date;
+}
+
+export interface ExtensionFactory<C> extends FactoryBase<C> {
+  readonly kind: 'extension';
+  create(set: CreateSettings, cfg: C, status: () => ServiceStatus): Component;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds factories of every config type
+export type AnyFactory =
+  | ReceiverFactory<any>
+  | ProcessorFactory<any>
+  | ExporterFactory<any>
+  | ExtensionFactory<any>;

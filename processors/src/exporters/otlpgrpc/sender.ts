@@ -1,0 +1,87 @@
+import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
+import type { Sender, SendResult } from '../../exporterhelper/queued-exporter.ts';
+import { decodeResponse } from '../../otlp/codec.ts';
+import type { Signal } from '../../otlp/schema.ts';
+
+/** gRPC method of each OTLP export service. */
+export const EXPORT_METHOD: Readonly<Record<Signal, string>> = {
+  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+};
+
+/** Codes the OTLP spec lists as retryable for gRPC exporters. */
+const RETRYABLE = new Set<number>([
+  status.CANCELLED,
+  status.DEADLINE_EXCEEDED,
+  status.RESOURCE_EXHAUSTED,
+  status.ABORTED,
+  status.OUT_OF_RANGE,
+  status.UNAVAILABLE,
+  status.DATA_LOSS,
+]);
+
+export interface OtlpGrpcSenderOptions {
+  /** host:port, as in the Collector's otlp_grpc exporter. */
+  readonly endpoint: string;
+  readonly insecure: boolean;
+  readonly signal: Signal;
+  readonly compression: 'gzip' | 'none';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+const identity = (b: Buffer) => b;
+
+export class OtlpGrpcSender implements Sender {
+  readonly canConcat = true;
+  readonly #o: OtlpGrpcSenderOptions;
+  readonly #client: Client;
+
+  constructor(o: OtlpGrpcSenderOptions) {
+    this.#o = o;
+    this.#client = new Client(
+      o.endpoint,
+      o.insecure ? credentials.createInsecure() : credentials.createSsl(),
+      {
+        'grpc.default_compression_algorithm': o.compression === 'gzip' ? 2 : 0,
+        'grpc.max_send_message_length': -1,
+      },
+    );
+  }
+
+  send(body: Uint8Array, abort: AbortSignal): Promise<SendResult> {
+    const md = new Metadata();
+    for (const [k, v] of Object.entries(this.#o.headers)) md.set(k.toLowerCase(), v);
+    return new Promise((resolve) => {
+      const call = this.#client.makeUnaryRequest<Buffer, Buffer>(
+        EXPORT_METHOD[this.#o.signal],
+        identity,
+        identity,
+        Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        md,
+        { deadline: Date.now() + this.#o.timeoutMs },
+        (err, res) => {
+          abort.removeEventListener('abort', cancel);
+          if (!err) {
+            try {
+              const partial = res ? decodeResponse(this.#o.signal, res, 'protobuf') : undefined;
+              resolve(partial ? { kind: 'ok', partial } : { kind: 'ok' });
+            } catch {
+              resolve({ kind: 'ok' });
+            }
+            return;
+          }
+          const message = `${this.#o.endpoint} ${EXPORT_METHOD[this.#o.signal]}: ${err.message}`;
+          resolve(RETRYABLE.has(err.code) ? { kind: 'retryable', message } : { kind: 'permanent', message });
+        },
+      );
+      const cancel = () => call.cancel();
+      abort.addEventListener('abort', cancel, { once: true });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#client.close();
+  }
+}

@@ -1,0 +1,189 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
+import express, { type Request, type Response } from 'express';
+import { CONTENT_TYPE, type Encoding, encodeResponse, encodeStatus, encodingOf } from '../../otlp/codec.ts';
+import type { Signal } from '../../otlp/schema.ts';
+import type { SignalConsumers } from './consumers.ts';
+import { type ExportContext, handleExport } from './handle.ts';
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+
+/** google.rpc.Code values used in OTLP/HTTP error bodies. */
+const RPC = {
+  INVALID_ARGUMENT: 3,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+export interface OtlpHttpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Limit on the body as sent and, separately, once decompressed: a gzip bomb stops here. */
+  readonly maxRequestBodyBytes: number;
+  readonly paths: Readonly<Record<Signal, string>>;
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly rpcCode: number;
+  constructor(status: number, rpcCode: number, message: string) {
+    super(message);
+    this.status = status;
+    this.rpcCode = rpcCode;
+  }
+}
+
+async function readBody(req: Request, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > limit)
+    throw new HttpError(
+      413,
+      RPC.INVALID_ARGUMENT,
+      `request body of ${declared} bytes exceeds the limit of ${limit} bytes`,
+    );
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.unpipe();
+      throw new HttpError(413, RPC.INVALID_ARGUMENT, `request body exceeds the limit of ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+async function decompress(body: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
+  const e = (encoding ?? '').trim().toLowerCase();
+  if (e === '' || e === 'identity') return body;
+  if (e !== 'gzip' && e !== 'deflate') {
+    throw new HttpError(
+      415,
+      RPC.INVALID_ARGUMENT,
+      `unsupported Content-Encoding "${encoding}" (supported: gzip, deflate)`,
+    );
+  }
+  try {
+    return await (e === 'gzip' ? gunzipAsync : inflateAsync)(body, { maxOutputLength: limit });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new HttpError(413, RPC.INVALID_ARGUMENT, `decompressed body exceeds the limit of ${limit} bytes`);
+    }
+    throw new HttpError(400, RPC.INVALID_ARGUMENT, `invalid ${e} body: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The OTLP/HTTP receiver. Answers as the OTLP spec says: 200 with an ExportResponse (partial_success
+ * when items were rejected), 400 for undecodable data, 413 for oversize, 415 for unknown media types,
+ * 503 + Retry-After when the pipeline pushes back; bodies in the request's own encoding.
+ */
+export class OtlpHttpServer {
+  readonly #o: OtlpHttpServerOptions;
+  readonly #ctx: ExportContext;
+  readonly #consumers: SignalConsumers;
+  #server: Server | undefined;
+
+  constructor(o: OtlpHttpServerOptions, ctx: ExportContext, consumers: SignalConsumers) {
+    this.#o = o;
+    this.#ctx = ctx;
+    this.#consumers = consumers;
+  }
+
+  get address(): AddressInfo | undefined {
+    const a = this.#server?.address();
+    return a && typeof a === 'object' ? a : undefined;
+  }
+
+  #reply(res: Response, encoding: Encoding, status: number, body: Uint8Array): void {
+    res
+      .status(status)
+      .type(CONTENT_TYPE[encoding])
+      .send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  }
+
+  #handler(signal: Signal) {
+    return async (req: Request, res: Response) => {
+      const encoding = encodingOf(req.headers['content-type']);
+      // Error bodies go back as protobuf unless the sender spoke JSON.
+      const replyEncoding: Encoding = encoding ?? 'protobuf';
+      try {
+        if (!encoding) {
+          throw new HttpError(
+            415,
+            RPC.INVALID_ARGUMENT,
+            `unsupported Content-Type "${req.headers['content-type'] ?? ''}" (supported: application/x-protobuf, application/json)`,
+          );
+        }
+        const raw = await readBody(req, this.#o.maxRequestBodyBytes);
+        const body = await decompress(raw, req.headers['content-encoding'], this.#o.maxRequestBodyBytes);
+        const outcome = await handleExport(this.#ctx, this.#consumers, signal, body, encoding);
+        switch (outcome.kind) {
+          case 'accepted':
+            return this.#reply(res, encoding, 200, encodeResponse(signal, encoding));
+          case 'bad_request':
+            throw new HttpError(400, RPC.INVALID_ARGUMENT, outcome.message);
+          case 'backpressure':
+            res.setHeader('Retry-After', String(outcome.retryAfterSeconds));
+            throw new HttpError(503, RPC.UNAVAILABLE, outcome.message);
+          case 'failed':
+            throw new HttpError(500, RPC.INTERNAL, outcome.message);
+        }
+      } catch (err) {
+        const e = err instanceof HttpError ? err : new HttpError(500, RPC.INTERNAL, (err as Error).message);
+        if (e.status === 413 || e.status === 400 || e.status === 415) {
+          const reason =
+            e.status === 413 ? 'too_large' : e.status === 415 ? 'unsupported_media_type' : 'invalid';
+          this.#ctx.telemetry.rejectedRequest(this.#ctx.receiverId, 'http', signal, reason);
+        }
+        if (!res.headersSent)
+          this.#reply(res, replyEncoding, e.status, encodeStatus(replyEncoding, e.rpcCode, e.message));
+        if (!req.complete) req.resume();
+      }
+    };
+  }
+
+  async start(): Promise<void> {
+    const app = express();
+    app.disable('x-powered-by');
+    for (const [signal, path] of Object.entries(this.#o.paths) as [Signal, string][]) {
+      if (!this.#consumers[signal]) continue;
+      app.post(path, this.#handler(signal));
+      app.all(path, (_req, res) => {
+        res.setHeader('Allow', 'POST');
+        res.status(405).type('text/plain').send('405 method not allowed, supported: [POST]');
+      });
+    }
+    app.use((_req, res) => {
+      res.status(404).type('text/plain').send('404 page not found');
+    });
+    const server = app.listen(this.#o.port, this.#o.host);
+    this.#server = server;
+    await Promise.race([
+      once(server, 'listening'),
+      once(server, 'error').then(([err]) => {
+        throw new Error(
+          `otlp receiver cannot listen on ${this.#o.host}:${this.#o.port}: ${(err as Error).message}`,
+        );
+      }),
+    ]);
+  }
+
+  async shutdown(): Promise<void> {
+    const s = this.#server;
+    if (!s) return;
+    this.#server = undefined;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeIdleConnections();
+    });
+  }
+}

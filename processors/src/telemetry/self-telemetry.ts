@@ -1,0 +1,141 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Signal } from '../otlp/schema.ts';
+
+/** The Collector's word for each signal's items in its metric names. */
+const ITEM: Readonly<Record<Signal, string>> = {
+  traces: 'spans',
+  metrics: 'metric_points',
+  logs: 'log_records',
+};
+
+/** Why an item was dropped; every drop is counted under exactly one reason. */
+export type DropReason =
+  | 'queue_full'
+  | 'permanent_error'
+  | 'retries_exhausted'
+  | 'shutdown'
+  | 'invalid'
+  | 'processor_error';
+
+/**
+ * The processor's own metrics, served on :8888/metrics. Names follow the Collector's internal
+ * telemetry (otelcol_receiver_accepted_spans, otelcol_exporter_sent_spans, ...) so existing
+ * dashboards and alerts work; llmobs_* names cover what the Collector has no metric for.
+ * One registry per instance, so tests and hot reloads never share counters by accident.
+ */
+export class SelfTelemetry {
+  readonly registry = new Registry();
+  readonly #counters = new Map<string, Counter>();
+  readonly #gauges = new Map<string, Gauge>();
+  readonly dropped: Counter<'component' | 'signal' | 'reason'>;
+  readonly reloads: Counter<'result'>;
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: 'otelcol_process_' });
+    this.dropped = new Counter({
+      name: 'llmobs_dropped_items_total',
+      help: 'Items (spans, metric points, log records) dropped, by component and reason. Every drop is counted here.',
+      labelNames: ['component', 'signal', 'reason'],
+      registers: [this.registry],
+    });
+    this.reloads = new Counter({
+      name: 'llmobs_config_reloads_total',
+      help: 'Configuration reloads, by result (applied, rejected).',
+      labelNames: ['result'],
+      registers: [this.registry],
+    });
+  }
+
+  #counter(name: string, help: string, labels: readonly string[]): Counter {
+    let c = this.#counters.get(name);
+    if (!c) {
+      c = new Counter({ name, help, labelNames: labels, registers: [this.registry] });
+      this.#counters.set(name, c);
+    }
+    return c;
+  }
+
+  #gauge(name: string, help: string, labels: readonly string[]): Gauge {
+    let g = this.#gauges.get(name);
+    if (!g) {
+      g = new Gauge({ name, help, labelNames: labels, registers: [this.registry] });
+      this.#gauges.set(name, g);
+    }
+    return g;
+  }
+
+  receiverAccepted(receiver: string, transport: string, signal: Signal, n: number): void {
+    this.#counter(
+      `otelcol_receiver_accepted_${ITEM[signal]}_total`,
+      `Items successfully pushed into the pipeline.`,
+      ['receiver', 'transport'],
+    ).inc({ receiver, transport }, n);
+  }
+
+  receiverRefused(receiver: string, transport: string, signal: Signal, n: number): void {
+    this.#counter(
+      `otelcol_receiver_refused_${ITEM[signal]}_total`,
+      `Items that could not be pushed into the pipeline.`,
+      ['receiver', 'transport'],
+    ).inc({ receiver, transport }, n);
+  }
+
+  exporterSent(exporter: string, signal: Signal, n: number): void {
+    this.#counter(
+      `otelcol_exporter_sent_${ITEM[signal]}_total`,
+      'Items successfully sent to the destination.',
+      ['exporter'],
+    ).inc({ exporter }, n);
+  }
+
+  exporterSendFailed(exporter: string, signal: Signal, n: number): void {
+    this.#counter(`otelcol_exporter_send_failed_${ITEM[signal]}_total`, 'Items that failed to be sent.', [
+      'exporter',
+    ]).inc({ exporter }, n);
+  }
+
+  exporterEnqueueFailed(exporter: string, signal: Signal, n: number): void {
+    this.#counter(
+      `otelcol_exporter_enqueue_failed_${ITEM[signal]}_total`,
+      'Items that could not be added to the sending queue.',
+      ['exporter'],
+    ).inc({ exporter }, n);
+  }
+
+  queueSize(exporter: string, signal: Signal, bytes: number): void {
+    this.#gauge('otelcol_exporter_queue_size', 'Current size of the sending queue, in bytes.', [
+      'exporter',
+      'data_type',
+    ]).set({ exporter, data_type: signal }, bytes);
+  }
+
+  queueCapacity(exporter: string, signal: Signal, bytes: number): void {
+    this.#gauge('otelcol_exporter_queue_capacity', 'Capacity of the sending queue, in bytes.', [
+      'exporter',
+      'data_type',
+    ]).set({ exporter, data_type: signal }, bytes);
+  }
+
+  processorItems(processor: string, signal: Signal, direction: 'incoming' | 'outgoing', n: number): void {
+    this.#counter(
+      `otelcol_processor_${direction}_items_total`,
+      `Items ${direction === 'incoming' ? 'entering' : 'leaving'} a processor.`,
+      ['processor', 'otel_signal'],
+    ).inc({ processor, otel_signal: signal }, n);
+  }
+
+  /** A request refused before its items could be counted (undecodable, oversize, wrong media type). */
+  rejectedRequest(receiver: string, transport: string, signal: Signal, reason: string): void {
+    this.#counter('llmobs_receiver_rejected_requests_total', 'Requests refused before decoding, by reason.', [
+      'receiver',
+      'transport',
+      'signal',
+      'reason',
+    ]).inc({ receiver, transport, signal, reason });
+  }
+
+  drop(component: string, signal: Signal, reason: DropReason, n: number): void {
+    if (n > 0) this.dropped.inc({ component, signal, reason }, n);
+  }
+}
