@@ -55,9 +55,12 @@ export interface ExtensionFactory<C> extends FactoryBase<C> {
   create(set: CreateSettings, cfg: C, status: () => ServiceStatus): Component;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the registry holds factories of every config type
+/**
+ * Any factory, config type erased. Sound because `parse` and `create` are methods (bivariant in their
+ * parameters) and a factory only ever receives the config its own `parse` produced.
+ */
 export type AnyFactory =
-  | ReceiverFactory<any>
-  | ProcessorFactory<any>
-  | ExporterFactory<any>
-  | ExtensionFactory<any>;
+  | ReceiverFactory<unknown>
+  | ProcessorFactory<unknown>
+  | ExporterFactory<unknown>
+  | ExtensionFactory<unknown>;
