@@ -14,7 +14,7 @@ export PATH := $(NODE_BIN):$(PATH)
 
 TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm otelcol jaeger
 TEST_CONCURRENCY ?= 2
-TESTS ?= "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "test/**/*.test.ts"
+TESTS ?= "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "crds/**/*.test.ts" "test/**/*.test.ts"
 
 ##@ General
 
@@ -61,7 +61,7 @@ typecheck: install ## Type-check all workspaces (strict TypeScript).
 test-unit: install ## Run only the tests that need no real component.
 	node --test --test-reporter=spec "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "test/**/*.unit.test.ts"
 
-##@ Real components (built once, cached by version under $(LLMOBS_CACHE))
+##@ Real components (built once, cached outside the repo by version)
 
 .PHONY: tools
 tools: ## Build or install every real component the tests use.

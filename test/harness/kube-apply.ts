@@ -26,6 +26,7 @@ export function kubeRequest(
   path: string,
   body?: string,
   contentType = 'application/json',
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<RawResponse> {
   const url = new URL(path, cp.server);
   return new Promise((resolve, reject) => {
@@ -38,7 +39,7 @@ export function kubeRequest(
         ca: cp.caPem,
         cert: cp.admin.certPem,
         key: cp.admin.keyPem,
-        headers: body === undefined ? {} : { 'content-type': contentType },
+        headers: body === undefined ? { ...headers } : { ...headers, 'content-type': contentType },
       },
       (res) => {
         const chunks: Buffer[] = [];
