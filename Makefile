@@ -57,6 +57,10 @@ fmt: install ## Format and apply safe lint fixes.
 typecheck: install ## Type-check all workspaces (strict TypeScript).
 	npx tsc -p tsconfig.json
 
+.PHONY: generate
+generate: install ## Regenerate code from its sources of truth (TypeScript API types from crds/).
+	node operator/src/api/v1alpha1/generate.ts
+
 .PHONY: test-unit
 test-unit: install ## Run only the tests that need no real component.
 	node --test --test-reporter=spec "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "test/**/*.unit.test.ts"
