@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { effectiveConfig, policiesFor } from './effective.ts';
+import type { LLMObservability, LLMObservabilityPolicy } from './resources.ts';
+
+const cr = (spec: LLMObservability['spec']): LLMObservability => ({
+  apiVersion: 'llmobs.dev/v1alpha1',
+  kind: 'LLMObservability',
+  metadata: { name: 'chat', namespace: 'llm-app' },
+  spec,
+});
+const policy = (name: string, spec: LLMObservabilityPolicy['spec']): LLMObservabilityPolicy => ({
+  apiVersion: 'llmobs.dev/v1alpha1',
+  kind: 'LLMObservabilityPolicy',
+  metadata: { name },
+  spec,
+});
+
+test('a policy clamps content capture to its maximum and says so', () => {
+  const eff = effectiveConfig(cr({ contentCapture: 'full' }), [
+    policy('customer', { contentCapture: { maxLevel: 'redacted' } }),
+  ]);
+  assert.equal(eff.contentCapture, 'redacted');
+  assert.deepEqual(
+    eff.violations.map((v) => [v.policy, v.field]),
+    [['customer', 'spec.contentCapture']],
+  );
+});
+
+test('a policy without an explicit maximum allows redacted but not full', () => {
+  assert.equal(effectiveConfig(cr({ contentCapture: 'full' }), [policy('p', {})]).contentCapture, 'redacted');
+  assert.equal(effectiveConfig(cr({ contentCapture: 'redacted' }), [policy('p', {})]).violations.length, 0);
+});
+
+test('required entities are added to what the resource redacts', () => {
+  const eff = effectiveConfig(cr({ redaction: { entities: ['email'] } }), [
+    policy('cards', { redaction: { requiredEntities: ['credit_card', 'email'] } }),
+    policy('keys', { redaction: { requiredEntities: ['api_key'] } }),
+  ]);
+  assert.deepEqual(eff.redactionEntities, ['api_key', 'credit_card', 'email']);
+  assert.equal(eff.violations.length, 2);
+});
+
+test('an exporter to an endpoint a policy does not allow is disabled, others stay', () => {
+  const eff = effectiveConfig(
+    cr({
+      exporters: [
+        { name: 'tempo', endpoint: 'http://tempo-distributor.observability:4318' },
+        { name: 'leak', endpoint: 'https://collector.example.com:4318' },
+      ],
+    }),
+    [policy('egress', { exporters: { allowedEndpoints: ['http://tempo-distributor.observability:*'] } })],
+  );
+  assert.deepEqual(
+    eff.exporters.map((e) => e.name),
+    ['tempo'],
+  );
+  assert.match(
+    eff.violations[0]?.message ?? '',
+    /https:\/\/collector\.example\.com:4318 is not allowed by policy egress/,
+  );
+});
+
+test('redacted capture is injected as none until the processor can redact (fail closed)', () => {
+  const eff = effectiveConfig(cr({ contentCapture: 'redacted' }), []);
+  assert.equal(eff.contentCapture, 'redacted');
+  assert.equal(eff.injectedContentCapture, 'none');
+  assert.match(eff.captureNote ?? '', /llm_redaction/);
+});
+
+test('defaults: no content, gateway with one replica, full sampling', () => {
+  const eff = effectiveConfig(cr(undefined), []);
+  assert.equal(eff.contentCapture, 'none');
+  assert.equal(eff.mode, 'gateway');
+  assert.equal(eff.replicas, 1);
+  assert.equal(eff.samplingRatio, 1);
+});
+
+test('policies apply to the namespaces their selector matches, in name order', () => {
+  const all = [
+    policy('b-all', {}),
+    policy('a-customer', { namespaceSelector: { matchLabels: { 'data-class': 'customer' } } }),
+    policy('c-not-dev', {
+      namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] },
+    }),
+  ];
+  assert.deepEqual(
+    policiesFor(all, { 'data-class': 'customer', env: 'prod' }).map((p) => p.metadata.name),
+    ['a-customer', 'b-all', 'c-not-dev'],
+  );
+  assert.deepEqual(
+    policiesFor(all, { env: 'dev' }).map((p) => p.metadata.name),
+    ['b-all'],
+  );
+});

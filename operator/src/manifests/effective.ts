@@ -1,0 +1,133 @@
+import type { LLMObservabilitySpec } from '../api/v1alpha1/types.gen.ts';
+import type { LLMObservability, LLMObservabilityPolicy } from './resources.ts';
+import { selectorMatches } from './selector.ts';
+
+export type ContentCapture = 'none' | 'redacted' | 'full';
+export type Entity = NonNullable<NonNullable<LLMObservabilitySpec['redaction']>['entities']>[number];
+export type ExporterSpec = NonNullable<LLMObservabilitySpec['exporters']>[number];
+
+const CAPTURE_ORDER: readonly ContentCapture[] = ['none', 'redacted', 'full'];
+
+/**
+ * What the processor distribution can do today. Content capture is only switched on in pods when a
+ * redacting processor sits in the path: until llm_redaction exists, `redacted` is held at `none`
+ * (fail closed) and the reason is reported.
+ */
+export const PROCESSOR_CAPABILITIES = { redaction: false, cost: false, cardinality: false } as const;
+
+/** A policy floor the resource asked to go below, and what the operator did about it. */
+export interface Violation {
+  readonly policy: string;
+  readonly field: string;
+  readonly message: string;
+}
+
+/** A resource with its policies applied: exactly what gets rendered and injected. */
+export interface EffectiveConfig {
+  /** What the resource asked for, clamped by policies. */
+  readonly contentCapture: ContentCapture;
+  /** What pods are actually told to record, after the processor's capabilities (fail closed). */
+  readonly injectedContentCapture: ContentCapture;
+  readonly redactionEntities: readonly Entity[];
+  readonly customPatterns: readonly { name: string; regex: string }[];
+  readonly redactionAction: 'mask' | 'hash';
+  readonly samplingRatio: number;
+  readonly exporters: readonly ExporterSpec[];
+  readonly mode: 'gateway' | 'sidecar';
+  readonly replicas: number;
+  readonly violations: readonly Violation[];
+  /** Why the injected capture is lower than asked, when it is. */
+  readonly captureNote?: string;
+}
+
+/** Policies whose namespaceSelector selects a namespace with these labels, in name order. */
+export function policiesFor(
+  policies: readonly LLMObservabilityPolicy[],
+  namespaceLabels: Readonly<Record<string, string>>,
+): LLMObservabilityPolicy[] {
+  return policies
+    .filter((p) => selectorMatches(p.spec?.namespaceSelector, namespaceLabels))
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+}
+
+function endpointAllowed(endpoint: string, allowed: readonly string[]): boolean {
+  if (allowed.length === 0) return true;
+  return allowed.some((a) => (a.endsWith('*') ? endpoint.startsWith(a.slice(0, -1)) : endpoint === a));
+}
+
+/**
+ * Applies platform floors to a resource. Never fails: what a policy forbids is held at the floor and
+ * listed as a violation, so the controller can run the namespace safely and say why in PolicyCompliant.
+ */
+export function effectiveConfig(
+  cr: LLMObservability,
+  policies: readonly LLMObservabilityPolicy[],
+): EffectiveConfig {
+  const spec = cr.spec ?? {};
+  const violations: Violation[] = [];
+
+  let capture: ContentCapture = spec.contentCapture ?? 'none';
+  for (const p of policies) {
+    const max = p.spec?.contentCapture?.maxLevel ?? 'redacted';
+    if (CAPTURE_ORDER.indexOf(capture) > CAPTURE_ORDER.indexOf(max)) {
+      violations.push({
+        policy: p.metadata.name,
+        field: 'spec.contentCapture',
+        message: `contentCapture ${capture} exceeds the maximum ${max} set by policy ${p.metadata.name}; running at ${max}`,
+      });
+      capture = max;
+    }
+  }
+
+  const entities = new Set<Entity>(spec.redaction?.entities ?? ['email', 'credit_card', 'api_key']);
+  for (const p of policies) {
+    const missing = (p.spec?.redaction?.requiredEntities ?? []).filter((e) => !entities.has(e));
+    if (missing.length > 0) {
+      violations.push({
+        policy: p.metadata.name,
+        field: 'spec.redaction.entities',
+        message: `policy ${p.metadata.name} requires redacting ${missing.join(', ')}; added`,
+      });
+      for (const e of missing) entities.add(e);
+    }
+  }
+
+  const exporters: ExporterSpec[] = [];
+  for (const e of spec.exporters ?? []) {
+    const refusing = policies.find(
+      (p) => !endpointAllowed(e.endpoint, p.spec?.exporters?.allowedEndpoints ?? []),
+    );
+    if (refusing) {
+      violations.push({
+        policy: refusing.metadata.name,
+        field: `spec.exporters[${e.name}].endpoint`,
+        message: `endpoint ${e.endpoint} is not allowed by policy ${refusing.metadata.name}; exporter ${e.name} disabled`,
+      });
+    } else {
+      exporters.push(e);
+    }
+  }
+
+  let injected = capture;
+  let captureNote: string | undefined;
+  if (capture === 'redacted' && !PROCESSOR_CAPABILITIES.redaction) {
+    injected = 'none';
+    captureNote =
+      'contentCapture redacted is held at none until the processor ships llm_redaction (fail closed)';
+  }
+
+  const mode = spec.processor?.mode ?? 'gateway';
+  return {
+    contentCapture: capture,
+    injectedContentCapture: injected,
+    redactionEntities: [...entities].sort(),
+    customPatterns: spec.redaction?.customPatterns ?? [],
+    redactionAction: spec.redaction?.action ?? 'mask',
+    samplingRatio: spec.sampling?.ratio ?? 1,
+    exporters,
+    mode,
+    replicas: mode === 'gateway' ? (spec.processor?.replicas ?? 1) : 0,
+    violations,
+    ...(captureNote ? { captureNote } : {}),
+  };
+}

@@ -1,0 +1,178 @@
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1EnvVar,
+  V1OwnerReference,
+  V1ResourceRequirements,
+  V1Service,
+} from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
+import { ANNOTATION, API_VERSION, KIND } from '../api/v1alpha1/constants.ts';
+import type { RenderedProcessorConfig } from './processor-config.ts';
+import { PROCESSOR_PORTS } from './processor-config.ts';
+import type { LLMObservability } from './resources.ts';
+
+export const CONFIG_FILE = 'config.yaml';
+export const CONFIG_DIR = '/etc/llmobs';
+
+export interface GatewayParams {
+  readonly owner: LLMObservability;
+  readonly rendered: RenderedProcessorConfig;
+  readonly configHash: string;
+  readonly image: string;
+  readonly replicas: number;
+  readonly resources?: V1ResourceRequirements;
+}
+
+/** Name shared by the gateway's ConfigMap, Deployment and Service. */
+export function gatewayName(owner: LLMObservability): string {
+  return `llmobs-processor-${owner.metadata.name}`.slice(0, 63).replace(/-+$/, '');
+}
+
+/** Where instrumented pods of this resource send OTLP/HTTP in gateway mode. */
+export function gatewayEndpoint(owner: LLMObservability): string {
+  return `http://${gatewayName(owner)}.${owner.metadata.namespace}.svc:${PROCESSOR_PORTS.http}`;
+}
+
+export function gatewayLabels(owner: LLMObservability): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'llmobs-processor',
+    'app.kubernetes.io/instance': owner.metadata.name,
+    'app.kubernetes.io/component': 'gateway',
+    'app.kubernetes.io/managed-by': 'llmobs-operator',
+  };
+}
+
+function ownerRef(owner: LLMObservability): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function meta(p: GatewayParams) {
+  return {
+    name: gatewayName(p.owner),
+    namespace: p.owner.metadata.namespace,
+    labels: gatewayLabels(p.owner),
+    ownerReferences: [ownerRef(p.owner)],
+  };
+}
+
+export function gatewayConfigMap(p: GatewayParams): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { ...meta(p), annotations: { [ANNOTATION.configHash]: p.configHash } },
+    data: { [CONFIG_FILE]: yaml.dump(p.rendered.config, { lineWidth: -1, noRefs: true }) },
+  };
+}
+
+export function gatewayService(p: GatewayParams): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(p),
+    spec: {
+      selector: gatewayLabels(p.owner),
+      ports: [
+        {
+          name: 'otlp-grpc',
+          port: PROCESSOR_PORTS.grpc,
+          targetPort: 'otlp-grpc',
+          protocol: 'TCP',
+          appProtocol: 'grpc',
+        },
+        {
+          name: 'otlp-http',
+          port: PROCESSOR_PORTS.http,
+          targetPort: 'otlp-http',
+          protocol: 'TCP',
+          appProtocol: 'http',
+        },
+      ],
+    },
+  };
+}
+
+export function gatewayDeployment(p: GatewayParams): V1Deployment {
+  const env: V1EnvVar[] = p.rendered.secretEnv.map((s) => ({
+    name: s.name,
+    valueFrom: { secretKeyRef: { name: s.secretName, key: s.key } },
+  }));
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(p),
+    spec: {
+      replicas: p.replicas,
+      selector: { matchLabels: gatewayLabels(p.owner) },
+      template: {
+        metadata: {
+          labels: gatewayLabels(p.owner),
+          // A changed configuration changes the template, so the Deployment rolls.
+          annotations: { [ANNOTATION.configHash]: p.configHash },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'processor',
+              image: p.image,
+              args: ['--config', `${CONFIG_DIR}/${CONFIG_FILE}`],
+              env,
+              ports: [
+                { name: 'otlp-grpc', containerPort: PROCESSOR_PORTS.grpc },
+                { name: 'otlp-http', containerPort: PROCESSOR_PORTS.http },
+                { name: 'metrics', containerPort: PROCESSOR_PORTS.metrics },
+                { name: 'health', containerPort: PROCESSOR_PORTS.health },
+              ],
+              readinessProbe: { httpGet: { path: '/', port: 'health' }, periodSeconds: 5 },
+              livenessProbe: {
+                httpGet: { path: '/', port: 'health' },
+                periodSeconds: 10,
+                failureThreshold: 6,
+              },
+              resources: p.resources ?? {
+                requests: { cpu: '100m', memory: '128Mi' },
+                limits: { memory: '512Mi' },
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
+            },
+          ],
+          volumes: [{ name: 'config', configMap: { name: gatewayName(p.owner) } }],
+        },
+      },
+    },
+  };
+}
+
+/** Memory limit (MiB) the memory_limiter should hold to: 80 % of the container's limit, 400 MiB without one. */
+export function memoryLimitMib(resources: V1ResourceRequirements | undefined): number {
+  const limit = resources?.limits?.memory;
+  if (limit === undefined) return 400;
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(limit));
+  if (!m) return 400;
+  const factor: Record<string, number> = {
+    '': 1 / 2 ** 20,
+    Ki: 1 / 1024,
+    Mi: 1,
+    Gi: 1024,
+    Ti: 1024 ** 2,
+    k: 1e3 / 2 ** 20,
+    M: 1e6 / 2 ** 20,
+    G: 1e9 / 2 ** 20,
+    T: 1e12 / 2 ** 20,
+  };
+  return Math.max(32, Math.floor(Number(m[1]) * (factor[m[2] ?? ''] ?? 1) * 0.8));
+}
