@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import type { LLMObservabilityStatus } from '../api/v1alpha1/types.gen.ts';
+import type { LLMObservability, LLMObservabilityPolicy } from '../manifests/resources.ts';
+import { LLMObservabilityReconciler } from './llmobservability.ts';
+import type { ClusterWriter, Stores } from './ports.ts';
+
+type WithStatus = LLMObservability & { status?: LLMObservabilityStatus };
+
+class FakeCluster implements Stores, ClusterWriter {
+  crs = new Map<string, WithStatus>();
+  policyList: LLMObservabilityPolicy[] = [];
+  nsLabels: Record<string, Record<string, string>> = {};
+  pods: { name: string; configHash: string | undefined }[] = [];
+  ready = new Map<string, number>();
+  applied: KubernetesObject[] = [];
+  deleted: string[] = [];
+  events: { type: string; reason: string; message: string }[] = [];
+  statusPatches = 0;
+  failApply = false;
+
+  resource(ns: string, name: string) {
+    return this.crs.get(`${ns}/${name}`);
+  }
+  policies() {
+    return this.policyList;
+  }
+  namespaceLabels(ns: string) {
+    return this.nsLabels[ns] ?? {};
+  }
+  instrumentedPods() {
+    return this.pods;
+  }
+  readyReplicas(ns: string, name: string) {
+    return this.ready.get(`${ns}/${name}`);
+  }
+  async apply(obj: KubernetesObject) {
+    if (this.failApply) throw new Error('admission webhook denied the request');
+    this.applied.push(obj);
+  }
+  async delete(_apiVersion: string, kind: string, ns: string, name: string) {
+    this.deleted.push(`${kind}/${ns}/${name}`);
+  }
+  async patchStatus(ns: string, name: string, status: LLMObservabilityStatus) {
+    this.statusPatches++;
+    const cr = this.crs.get(`${ns}/${name}`);
+    if (cr) this.crs.set(`${ns}/${name}`, { ...cr, status });
+  }
+  async event(_r: LLMObservability, type: string, reason: string, message: string) {
+    this.events.push({ type, reason, message });
+  }
+  status(name = 'chat') {
+    return this.crs.get(`llm-app/${name}`)?.status;
+  }
+  condition(type: string) {
+    return this.status()?.conditions?.find((c) => c.type === type);
+  }
+}
+
+function setup(
+  spec: LLMObservability['spec'] = { exporters: [{ name: 'tempo', endpoint: 'http://tempo:4318' }] },
+) {
+  const fake = new FakeCluster();
+  fake.crs.set('llm-app/chat', {
+    apiVersion: 'llmobs.dev/v1alpha1',
+    kind: 'LLMObservability',
+    metadata: { name: 'chat', namespace: 'llm-app', uid: 'u1', generation: 3 },
+    spec,
+  });
+  let clock = new Date('2026-11-23T10:00:00Z');
+  const r = new LLMObservabilityReconciler(fake, fake, {
+    processorImage: 'llmobs/processor:dev',
+    logger: pino({ level: 'silent' }),
+    now: () => clock,
+  });
+  return { fake, r, advance: (ms: number) => (clock = new Date(clock.getTime() + ms)) };
+}
+
+test('gateway mode applies ConfigMap, Service and Deployment, and waits for a ready replica', async () => {
+  const { fake, r } = setup();
+  assert.deepEqual(await r.reconcile({ namespace: 'llm-app', name: 'chat' }), { requeueAfterMs: 10_000 });
+  assert.deepEqual(
+    fake.applied.map((o) => `${o.kind}/${o.metadata?.name}`),
+    ['ConfigMap/llmobs-processor-chat', 'Service/llmobs-processor-chat', 'Deployment/llmobs-processor-chat'],
+  );
+  assert.equal(fake.condition('Ready')?.status, 'False');
+  assert.equal(fake.condition('Ready')?.reason, 'ProcessorNotReady');
+  assert.equal(fake.status()?.observedGeneration, 3);
+  assert.equal(fake.status()?.processorEndpoint, 'http://llmobs-processor-chat.llm-app.svc:4318');
+
+  fake.ready.set('llm-app/llmobs-processor-chat', 1);
+  assert.deepEqual(await r.reconcile({ namespace: 'llm-app', name: 'chat' }), {});
+  assert.equal(fake.condition('Ready')?.status, 'True');
+  assert.equal(fake.condition('ProcessorReady')?.observedGeneration, 3);
+});
+
+test('lastTransitionTime moves only when a condition flips, and unchanged status is not rewritten', async () => {
+  const { fake, r, advance } = setup();
+  fake.ready.set('llm-app/llmobs-processor-chat', 1);
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  const first = fake.condition('Ready')?.lastTransitionTime;
+  const patches = fake.statusPatches;
+  advance(60_000);
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.equal(fake.condition('Ready')?.lastTransitionTime, first);
+  assert.equal(fake.statusPatches, patches, 'no status write when nothing changed');
+  fake.ready.set('llm-app/llmobs-processor-chat', 0);
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.notEqual(fake.condition('Ready')?.lastTransitionTime, first);
+});
+
+test('sidecar mode removes any gateway and keeps the ConfigMap for the sidecars', async () => {
+  const { fake, r } = setup({
+    processor: { mode: 'sidecar' },
+    exporters: [{ name: 't', endpoint: 'http://t:4318' }],
+  });
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.deepEqual(
+    fake.applied.map((o) => o.kind),
+    ['ConfigMap'],
+  );
+  assert.deepEqual(fake.deleted, [
+    'Deployment/llm-app/llmobs-processor-chat',
+    'Service/llm-app/llmobs-processor-chat',
+  ]);
+  assert.equal(fake.condition('ProcessorReady')?.reason, 'SidecarMode');
+  assert.equal(fake.status()?.processorEndpoint, 'http://localhost:4318');
+});
+
+test('a policy floor gives PolicyCompliant=False with the reason and a Warning event', async () => {
+  const { fake, r } = setup({
+    contentCapture: 'full',
+    exporters: [{ name: 't', endpoint: 'http://t:4318' }],
+  });
+  fake.nsLabels['llm-app'] = { 'data-class': 'customer' };
+  fake.policyList = [
+    {
+      apiVersion: 'llmobs.dev/v1alpha1',
+      kind: 'LLMObservabilityPolicy',
+      metadata: { name: 'customer-data' },
+      spec: {
+        namespaceSelector: { matchLabels: { 'data-class': 'customer' } },
+        contentCapture: { maxLevel: 'redacted' },
+      },
+    },
+  ];
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  const c = fake.condition('PolicyCompliant');
+  assert.equal(c?.status, 'False');
+  assert.match(
+    c?.message ?? '',
+    /contentCapture full exceeds the maximum redacted set by policy customer-data/,
+  );
+  assert.deepEqual(
+    fake.events.map((e) => [e.type, e.reason]),
+    [['Warning', 'PolicyFloorApplied']],
+  );
+});
+
+test('a failed apply is reported in status and as an event, then retried', async () => {
+  const { fake, r } = setup();
+  fake.failApply = true;
+  await assert.rejects(r.reconcile({ namespace: 'llm-app', name: 'chat' }), /denied/);
+  assert.equal(fake.condition('Ready')?.reason, 'ApplyFailed');
+  assert.equal(fake.events[0]?.reason, 'ApplyFailed');
+});
+
+test('counts pods on the current configuration and outdated ones', async () => {
+  const { fake, r } = setup();
+  fake.ready.set('llm-app/llmobs-processor-chat', 1);
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  const hash = fake.status()?.configHash;
+  fake.pods = [
+    { name: 'a', configHash: hash },
+    { name: 'b', configHash: 'old' },
+    { name: 'c', configHash: hash },
+  ];
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.equal(fake.status()?.instrumentedPods, 2);
+  assert.equal(fake.status()?.outdatedPods, 1);
+});
+
+test('a deleted resource needs no writes: owner references clean up', async () => {
+  const { fake, r } = setup();
+  fake.crs.clear();
+  assert.deepEqual(await r.reconcile({ namespace: 'llm-app', name: 'chat' }), {});
+  assert.equal(fake.applied.length + fake.deleted.length + fake.statusPatches, 0);
+});
+
+test('no usable exporter: Ready=False with reason NoExporter', async () => {
+  const { fake, r } = setup({});
+  fake.ready.set('llm-app/llmobs-processor-chat', 1);
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.equal(fake.condition('Ready')?.reason, 'NoExporter');
+});

@@ -1,0 +1,171 @@
+import type { V1ResourceRequirements } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { CONDITION } from '../api/v1alpha1/constants.ts';
+import type { LLMObservabilityStatus } from '../api/v1alpha1/types.gen.ts';
+import { effectiveConfig, policiesFor } from '../manifests/effective.ts';
+import {
+  gatewayConfigMap,
+  gatewayDeployment,
+  gatewayEndpoint,
+  gatewayName,
+  gatewayService,
+  memoryLimitMib,
+} from '../manifests/gateway.ts';
+import { configHash } from '../manifests/hash.ts';
+import { renderProcessorConfig } from '../manifests/processor-config.ts';
+import { type Condition, withCondition } from './conditions.ts';
+import type { ClusterWriter, Stores } from './ports.ts';
+
+export interface ReconcilerOptions {
+  readonly processorImage: string;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+export interface Request {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * Level-triggered reconcile of one LLMObservability: compute the effective configuration from the
+ * resource and the policies selecting its namespace, converge the gateway objects (or remove them in
+ * sidecar mode), then write status. Everything read comes from informer caches; every write is an
+ * idempotent server-side apply, so a reconcile interrupted at any point converges when run again.
+ */
+export class LLMObservabilityReconciler {
+  readonly #stores: Stores;
+  readonly #writer: ClusterWriter;
+  readonly #o: ReconcilerOptions;
+
+  constructor(stores: Stores, writer: ClusterWriter, o: ReconcilerOptions) {
+    this.#stores = stores;
+    this.#writer = writer;
+    this.#o = o;
+  }
+
+  async reconcile(req: Request): Promise<{ requeueAfterMs?: number }> {
+    const cr = this.#stores.resource(req.namespace, req.name);
+    // Deleted: the gateway objects carry owner references, so the garbage collector removes them.
+    if (!cr) return {};
+    const now = (this.#o.now ?? (() => new Date()))();
+    const generation = cr.metadata.generation ?? 0;
+    const nsLabels = this.#stores.namespaceLabels(req.namespace) ?? {};
+    const policies = policiesFor(this.#stores.policies(), nsLabels);
+    const eff = effectiveConfig(cr, policies);
+    const resources = cr.spec?.processor?.resources as V1ResourceRequirements | undefined;
+    const rendered = renderProcessorConfig(eff, { memoryLimitMib: memoryLimitMib(resources) });
+    const hash = configHash({
+      processor: rendered.config,
+      capture: eff.injectedContentCapture,
+      sampling: eff.samplingRatio,
+    });
+    const params = {
+      owner: cr,
+      rendered,
+      configHash: hash,
+      image: cr.spec?.processor?.image ?? this.#o.processorImage,
+      replicas: eff.replicas,
+      ...(resources ? { resources } : {}),
+    };
+
+    let conditions: Condition[] = [...((cr as { status?: LLMObservabilityStatus }).status?.conditions ?? [])];
+    const set = (type: string, ok: boolean, reason: string, message: string) => {
+      conditions = withCondition(
+        conditions,
+        { type, status: ok ? 'True' : 'False', reason, message, observedGeneration: generation },
+        now,
+      );
+    };
+
+    let processorReady: boolean;
+    let requeueAfterMs: number | undefined;
+    try {
+      // The ConfigMap is needed in both modes: sidecars mount it too.
+      await this.#writer.apply(gatewayConfigMap(params));
+      if (eff.mode === 'gateway') {
+        await this.#writer.apply(gatewayService(params));
+        await this.#writer.apply(gatewayDeployment(params));
+        const ready = this.#stores.readyReplicas(req.namespace, gatewayName(cr)) ?? 0;
+        processorReady = ready > 0;
+        set(
+          CONDITION.processorReady,
+          processorReady,
+          processorReady ? 'GatewayAvailable' : 'GatewayProgressing',
+          `${ready}/${eff.replicas} gateway replicas ready`,
+        );
+        if (!processorReady) requeueAfterMs = 10_000;
+      } else {
+        await this.#writer.delete('apps/v1', 'Deployment', req.namespace, gatewayName(cr));
+        await this.#writer.delete('v1', 'Service', req.namespace, gatewayName(cr));
+        processorReady = true;
+        set(
+          CONDITION.processorReady,
+          true,
+          'SidecarMode',
+          'the processor runs as a sidecar in each instrumented pod',
+        );
+      }
+    } catch (err) {
+      const message = `applying the processor objects failed: ${(err as Error).message}`;
+      set(CONDITION.processorReady, false, 'ApplyFailed', message);
+      set(CONDITION.ready, false, 'ApplyFailed', message);
+      await this.#writeStatus(cr, conditions, generation, hash, eff.mode);
+      await this.#writer.event(cr, 'Warning', 'ApplyFailed', message);
+      throw err;
+    }
+
+    if (eff.violations.length > 0) {
+      const message = eff.violations.map((v) => v.message).join('; ');
+      set(CONDITION.policyCompliant, false, 'RunningAtPolicyFloor', message);
+      await this.#writer.event(cr, 'Warning', 'PolicyFloorApplied', message);
+    } else {
+      set(
+        CONDITION.policyCompliant,
+        true,
+        'Compliant',
+        policies.length === 0
+          ? 'no policy selects this namespace'
+          : `complies with ${policies.map((p) => p.metadata.name).join(', ')}`,
+      );
+    }
+
+    const noExporter = eff.exporters.length === 0;
+    const ready = processorReady && !noExporter;
+    set(
+      CONDITION.ready,
+      ready,
+      noExporter ? 'NoExporter' : processorReady ? 'Ready' : 'ProcessorNotReady',
+      noExporter
+        ? 'no exporter is configured or allowed; telemetry is accepted and logged but not exported'
+        : processorReady
+          ? (eff.captureNote ?? 'instrumented pods send telemetry through the processor')
+          : 'waiting for the processor',
+    );
+
+    await this.#writeStatus(cr, conditions, generation, hash, eff.mode);
+    return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  async #writeStatus(
+    cr: NonNullable<ReturnType<Stores['resource']>>,
+    conditions: Condition[],
+    generation: number,
+    hash: string,
+    mode: 'gateway' | 'sidecar',
+  ): Promise<void> {
+    const pods = this.#stores.instrumentedPods(cr.metadata.namespace ?? '', cr.metadata.name);
+    const status: LLMObservabilityStatus = {
+      observedGeneration: generation,
+      conditions,
+      configHash: hash,
+      processorEndpoint: mode === 'gateway' ? gatewayEndpoint(cr) : 'http://localhost:4318',
+      instrumentedPods: pods.filter((p) => p.configHash === hash).length,
+      outdatedPods: pods.filter((p) => p.configHash !== hash).length,
+    };
+    const previous = (cr as { status?: LLMObservabilityStatus }).status;
+    // Compared canonically: the apiserver may return keys in another order.
+    if (previous && configHash(previous) === configHash(status)) return;
+    await this.#writer.patchStatus(cr.metadata.namespace ?? '', cr.metadata.name, status);
+  }
+}
