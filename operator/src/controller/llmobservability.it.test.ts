@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { type ControlPlane, startControlPlane } from '../../../test/harness/control-plane.ts';
+import { kubeApply } from '../../../test/harness/kube-apply.ts';
+import { type Kwok, startKwok } from '../../../test/harness/kwok.ts';
+import type { LLMObservabilityStatus } from '../api/v1alpha1/types.gen.ts';
+import type { LLMObservability, LLMObservabilityPolicy } from '../manifests/resources.ts';
+import { KubeClusterWriter } from './cluster-writer.ts';
+import { LLMObservabilityReconciler } from './llmobservability.ts';
+import type { Stores } from './ports.ts';
+
+const crdsDir = join(import.meta.dirname, '..', '..', '..', 'crds');
+
+/** Stores filled from the apiserver right before each reconcile (the operator uses informers instead). */
+async function snapshot(cp: ControlPlane): Promise<Stores> {
+  const kc = cp.kubeConfig();
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const crs = (await custom.listClusterCustomObject({
+    group: 'llmobs.dev',
+    version: 'v1alpha1',
+    plural: 'llmobservabilities',
+  })) as {
+    items: LLMObservability[];
+  };
+  const policies = (await custom.listClusterCustomObject({
+    group: 'llmobs.dev',
+    version: 'v1alpha1',
+    plural: 'llmobservabilitypolicies',
+  })) as { items: LLMObservabilityPolicy[] };
+  const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
+  const deployments = await kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces();
+  return {
+    resource: (ns, name) => crs.items.find((c) => c.metadata.namespace === ns && c.metadata.name === name),
+    policies: () => policies.items,
+    namespaceLabels: (ns) => namespaces.items.find((n) => n.metadata?.name === ns)?.metadata?.labels ?? {},
+    instrumentedPods: () => [],
+    readyReplicas: (ns, name) =>
+      deployments.items.find((d) => d.metadata?.namespace === ns && d.metadata?.name === name)?.status
+        ?.readyReplicas,
+  };
+}
+
+describe('LLMObservability reconciler against a real control plane', () => {
+  let cp: ControlPlane;
+  let kwok: Kwok;
+
+  before(async () => {
+    cp = await startControlPlane({
+      scheduler: true,
+      controllerManager: true,
+      crds: [
+        join(crdsDir, 'llmobs.dev_llmobservabilities.yaml'),
+        join(crdsDir, 'llmobs.dev_llmobservabilitypolicies.yaml'),
+      ],
+    });
+    kwok = await startKwok(cp);
+    await kwok.addNode('node-0');
+    await kubeApply(cp, [
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'llm-app', labels: { 'data-class': 'customer' } } as { name: string },
+      },
+      {
+        apiVersion: 'llmobs.dev/v1alpha1',
+        kind: 'LLMObservabilityPolicy',
+        metadata: { name: 'customer-data' },
+        spec: {
+          namespaceSelector: { matchLabels: { 'data-class': 'customer' } },
+          contentCapture: { maxLevel: 'redacted' },
+        },
+      },
+      {
+        apiVersion: 'llmobs.dev/v1alpha1',
+        kind: 'LLMObservability',
+        metadata: { name: 'chat', namespace: 'llm-app' },
+        spec: { contentCapture: 'full', exporters: [{ name: 'tempo', endpoint: 'http://tempo:4318' }] },
+      },
+    ]);
+  });
+  after(async () => {
+    await kwok?.stop();
+    await cp?.stop();
+  });
+
+  test('converges to a running gateway with truthful status, and the gateway goes when the resource does', async () => {
+    const kc = cp.kubeConfig();
+    const writer = new KubeClusterWriter(kc);
+    const reconcile = async () =>
+      new LLMObservabilityReconciler(await snapshot(cp), writer, {
+        processorImage: 'llmobs/processor:test',
+        logger: pino({ level: 'silent' }),
+      }).reconcile({ namespace: 'llm-app', name: 'chat' });
+
+    assert.deepEqual(await reconcile(), { requeueAfterMs: 10_000 }, 'not ready before the gateway pod runs');
+    const apps = kc.makeApiClient(AppsV1Api);
+    const dep = await apps.readNamespacedDeployment({ namespace: 'llm-app', name: 'llmobs-processor-chat' });
+    assert.equal(dep.metadata?.ownerReferences?.[0]?.kind, 'LLMObservability');
+    const cm = await kc
+      .makeApiClient(CoreV1Api)
+      .readNamespacedConfigMap({ namespace: 'llm-app', name: 'llmobs-processor-chat' });
+    assert.match(cm.data?.['config.yaml'] ?? '', /otlp_http\/tempo/);
+
+    // kwok runs the gateway pod; once the Deployment reports it ready, the resource is Ready.
+    let result = await reconcile();
+    for (let i = 0; i < 100 && result.requeueAfterMs !== undefined; i++) {
+      await sleep(200);
+      result = await reconcile();
+    }
+    assert.deepEqual(result, {});
+    const cr = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: 'llmobs.dev',
+      version: 'v1alpha1',
+      namespace: 'llm-app',
+      plural: 'llmobservabilities',
+      name: 'chat',
+    })) as LLMObservability & { status: LLMObservabilityStatus };
+    const cond = (t: string) => cr.status.conditions?.find((c) => c.type === t);
+    assert.equal(cond('Ready')?.status, 'True');
+    assert.equal(cond('ProcessorReady')?.status, 'True');
+    assert.equal(cond('PolicyCompliant')?.status, 'False', 'full capture is held at the policy maximum');
+    assert.equal(cr.status.observedGeneration, cr.metadata.generation);
+
+    const events = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: 'llm-app' });
+    assert.ok(
+      events.items.some((e) => e.reason === 'PolicyFloorApplied' && e.involvedObject.name === 'chat'),
+    );
+
+    await kc.makeApiClient(CustomObjectsApi).deleteNamespacedCustomObject({
+      group: 'llmobs.dev',
+      version: 'v1alpha1',
+      namespace: 'llm-app',
+      plural: 'llmobservabilities',
+      name: 'chat',
+    });
+    let gone = false;
+    for (let i = 0; i < 150 && !gone; i++) {
+      await sleep(200);
+      gone = await apps
+        .readNamespacedDeployment({ namespace: 'llm-app', name: 'llmobs-processor-chat' })
+        .then(
+          () => false,
+          () => true,
+        );
+    }
+    assert.ok(gone, 'the garbage collector removed the gateway Deployment through its owner reference');
+  });
+});
