@@ -1,0 +1,41 @@
+import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { NamespaceLookup, NamespaceMeta } from './podmutation/config.ts';
+
+/**
+ * Namespace labels and annotations read from the apiserver and kept for a short time, so a burst of pod
+ * creations costs one read. The controller may pass an informer-backed NamespaceLookup instead.
+ */
+export class KubeNamespaceLookup implements NamespaceLookup {
+  readonly #core: CoreV1Api;
+  readonly #ttlMs: number;
+  readonly #cache = new Map<string, { at: number; value: Promise<NamespaceMeta | undefined> }>();
+
+  constructor(kc: KubeConfig, ttlMs = 5_000) {
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#ttlMs = ttlMs;
+  }
+
+  get(name: string): Promise<NamespaceMeta | undefined> {
+    const now = Date.now();
+    const hit = this.#cache.get(name);
+    if (hit && now - hit.at < this.#ttlMs) return hit.value;
+    const value = this.#read(name);
+    this.#cache.set(name, { at: now, value });
+    // A failed read is not cached.
+    value.catch(() => this.#cache.delete(name));
+    return value;
+  }
+
+  async #read(name: string): Promise<NamespaceMeta | undefined> {
+    try {
+      const ns = await this.#core.readNamespace({ name });
+      return {
+        ...(ns.metadata?.labels ? { labels: ns.metadata.labels } : {}),
+        ...(ns.metadata?.annotations ? { annotations: ns.metadata.annotations } : {}),
+      };
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+}
