@@ -63,7 +63,7 @@ generate: install ## Regenerate code from its sources of truth (TypeScript API t
 
 .PHONY: test-unit
 test-unit: install ## Run only the tests that need no real component.
-	node --test --test-reporter=spec "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "test/**/*.unit.test.ts"
+	node --test --test-reporter=spec $$(find operator/src processors/src crds test -name '*.test.ts' ! -name '*.it.test.ts' -not -path '*/node_modules/*' | sort)
 
 ##@ Real components (built once, cached outside the repo by version)
 
@@ -80,3 +80,9 @@ tool-paths: ## Print where each cached component lives.
 .PHONY: clean-cache
 clean-cache: ## Delete every cached build (Node, Go-built binaries, venvs, Debian extracts).
 	rm -rf "$(LLMOBS_CACHE)"
+
+##@ Benchmarks
+
+.PHONY: bench
+bench: install ## Benchmark the processor against the real Collector (~4-5 min); rewrites the results in docs/benchmarks.md.
+	node bench/passthrough.bench.ts $(BENCH_ARGS)

@@ -65,6 +65,16 @@ export class ManagedProcess {
     return this.#exit === undefined;
   }
 
+  /** How the process ended: its exit code, or the signal that killed it; undefined while it runs. */
+  get exitStatus(): { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined {
+    return this.#exit;
+  }
+
+  /** Resolves once the process has exited, however that came about. */
+  exited(): Promise<void> {
+    return this.#exited;
+  }
+
   /** The last `lines` lines of the component's output. */
   tail(lines = 40): string {
     try {

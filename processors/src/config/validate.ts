@@ -53,6 +53,11 @@ function describe(e: ErrorObject): FieldError {
     const key = String((e.params as { additionalProperty?: string }).additionalProperty);
     return { path, message: `has invalid keys: ${key}` };
   }
+  if (e.keyword === 'required') {
+    // Point at the missing field itself, as every other error does (`exporters.otlp_grpc.endpoint`).
+    const missing = String((e.params as { missingProperty?: string }).missingProperty);
+    return { path: path ? `${path}.${missing}` : missing, message: 'must be set' };
+  }
   if (e.keyword === 'enum') {
     const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues ?? [];
     return { path, message: `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}` };

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { basename, dirname } from 'node:path';
@@ -94,7 +93,13 @@ export class Runner {
     this.#lastHash = hash;
     await this.#startMetrics(config);
     const service = new Service(config, this.logger, this.telemetry, this.status);
-    await service.start();
+    try {
+      await service.start();
+    } catch (err) {
+      // A listening /metrics server would keep the process alive, not ready and not exiting.
+      await this.#stopMetrics();
+      throw err;
+    }
     this.#service = service;
     this.#config = config;
     this.#ready = true;
@@ -117,16 +122,25 @@ export class Runner {
         .then((body) => res.writeHead(200, { 'content-type': this.telemetry.registry.contentType }).end(body))
         .catch((err: Error) => res.writeHead(500).end(err.message));
     });
-    server.listen(config.metrics.port, config.metrics.host);
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([err]) => {
-        throw new Error(
-          `cannot serve metrics on ${config.metrics?.host}:${config.metrics?.port}: ${(err as Error).message}`,
-        );
-      }),
-    ]);
+    const { host, port } = config.metrics;
+    // Not events.once(server, 'listening'): that also rejects on 'error', with the bare error, first.
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', (err) =>
+        reject(new Error(`cannot serve metrics on ${host}:${port}: ${err.message}`)),
+      );
+      server.listen(port, host);
+    });
     this.#metricsServer = server;
+  }
+
+  async #stopMetrics(): Promise<void> {
+    const m = this.#metricsServer;
+    this.#metricsServer = undefined;
+    if (m) {
+      m.closeAllConnections();
+      await new Promise<void>((resolve) => m.close(() => resolve()));
+    }
   }
 
   #watch(path: string): void {
@@ -208,12 +222,7 @@ export class Runner {
     clearTimeout(this.#debounce);
     await this.#reloading;
     await this.#service?.shutdown(deadline);
-    const m = this.#metricsServer;
-    this.#metricsServer = undefined;
-    if (m) {
-      m.closeAllConnections();
-      await new Promise<void>((resolve) => m.close(() => resolve()));
-    }
+    await this.#stopMetrics();
     this.logger.info('shutdown complete');
     this.logger.flush();
   }

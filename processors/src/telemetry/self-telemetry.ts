@@ -135,6 +135,24 @@ export class SelfTelemetry {
     ]).inc({ receiver, transport, signal, reason });
   }
 
+  /** Values redacted by an llm_redaction processor, by entity and (bounded) attribute key. */
+  redactions(processor: string, entity: string, key: string, n: number): void {
+    this.#counter(
+      'llmobs_redactions_total',
+      'Values redacted, by processor, entity and attribute key (other for unlisted keys).',
+      ['processor', 'entity', 'key'],
+    ).inc({ processor, entity, key }, n);
+  }
+
+  /** Values replaced whole because they could not be scanned (too_large, too_deep, error). */
+  redactionFailClosed(processor: string, reason: string, n: number): void {
+    this.#counter(
+      'llmobs_redaction_failclosed_total',
+      'Values replaced whole without scanning (fail closed), by processor and reason.',
+      ['processor', 'reason'],
+    ).inc({ processor, reason }, n);
+  }
+
   drop(component: string, signal: Signal, reason: DropReason, n: number): void {
     if (n > 0) this.dropped.inc({ component, signal, reason }, n);
   }

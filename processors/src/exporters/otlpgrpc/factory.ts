@@ -69,6 +69,7 @@ export const otlpGrpcExporterFactory: ExporterFactory<OtlpGrpcExporterConfig> = 
       compression: cfg.compression,
       headers: cfg.headers,
       timeoutMs: cfg.timeoutMs,
+      reconnectBackoff: { initialMs: cfg.retry.initialIntervalMs, maxMs: cfg.retry.maxIntervalMs },
     });
     return new QueuedExporter(
       set,

@@ -29,6 +29,12 @@ export interface OtlpGrpcSenderOptions {
   readonly compression: 'gzip' | 'none';
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /**
+   * Bounds of the channel's reconnect backoff, from retry_on_failure. Left to grpc-js (1 s growing to
+   * 120 s) the channel would still be waiting to redial minutes after a long outage ended, whatever the
+   * exporter's retry interval says: every retry in between fails fast with UNAVAILABLE.
+   */
+  readonly reconnectBackoff?: { readonly initialMs: number; readonly maxMs: number };
 }
 
 const identity = (b: Buffer) => b;
@@ -46,6 +52,15 @@ export class OtlpGrpcSender implements Sender {
       {
         'grpc.default_compression_algorithm': o.compression === 'gzip' ? 2 : 0,
         'grpc.max_send_message_length': -1,
+        ...(o.reconnectBackoff && o.reconnectBackoff.initialMs > 0
+          ? {
+              'grpc.initial_reconnect_backoff_ms': o.reconnectBackoff.initialMs,
+              'grpc.max_reconnect_backoff_ms': Math.max(
+                o.reconnectBackoff.maxMs,
+                o.reconnectBackoff.initialMs,
+              ),
+            }
+          : {}),
       },
     );
   }

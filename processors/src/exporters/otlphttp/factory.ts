@@ -59,11 +59,13 @@ export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpExporterConfig> = 
   parse(block) {
     const errors: FieldError[] = [];
     const base = typeof block.endpoint === 'string' ? block.endpoint.replace(/\/+$/, '') : undefined;
+    // The base URL is checked once, as written: one error for one bad field, not one per signal.
+    if (base !== undefined) validUrl('endpoint', String(block.endpoint), errors);
     const urls = {} as Record<Signal, string>;
     for (const signal of ['traces', 'metrics', 'logs'] as const) {
       const own = block[`${signal}_endpoint`];
       if (typeof own === 'string') urls[signal] = validUrl(`${signal}_endpoint`, own, errors);
-      else if (base !== undefined) urls[signal] = validUrl('endpoint', `${base}/${PATHS[signal]}`, errors);
+      else if (base !== undefined) urls[signal] = `${base}/${PATHS[signal]}`;
     }
     if (base === undefined && Object.keys(urls).length === 0) {
       errors.push({

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { ExtensionFactory, FieldError } from '../../component/factory.ts';
 import { parseHostPort } from '../../config/schema-helpers.ts';
@@ -48,13 +47,15 @@ export const healthCheckFactory: ExtensionFactory<HealthCheckConfig> = {
             }),
           );
         });
-        server.listen(cfg.port, cfg.host);
-        await Promise.race([
-          once(server, 'listening'),
-          once(server, 'error').then(([err]) => {
-            throw new Error(`${set.id} cannot listen on ${cfg.host}:${cfg.port}: ${(err as Error).message}`);
-          }),
-        ]);
+        const listening = server;
+        // Not events.once(server, 'listening'): that also rejects on 'error', with the bare error, first.
+        await new Promise<void>((resolve, reject) => {
+          listening.once('listening', resolve);
+          listening.once('error', (err) =>
+            reject(new Error(`${set.id} cannot listen on ${cfg.host}:${cfg.port}: ${err.message}`)),
+          );
+          listening.listen(cfg.port, cfg.host);
+        });
       },
       async shutdown() {
         const s = server;

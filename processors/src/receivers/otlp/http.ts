@@ -1,5 +1,4 @@
-import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
@@ -49,10 +48,11 @@ async function readBody(req: Request, limit: number): Promise<Buffer> {
     );
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  // destroyOnReturn: false, because leaving the loop early (over the limit) must not destroy the request:
+  // that tore the socket down under the 413 being written and left server.close() waiting forever.
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) {
-      req.unpipe();
       throw new HttpError(413, RPC.INVALID_ARGUMENT, `request body exceeds the limit of ${limit} bytes`);
     }
     chunks.push(chunk);
@@ -91,6 +91,8 @@ export class OtlpHttpServer {
   readonly #ctx: ExportContext;
   readonly #consumers: SignalConsumers;
   #server: Server | undefined;
+  /** Set once shutdown starts: answers then close their connection instead of keeping it alive. */
+  #closing = false;
 
   constructor(o: OtlpHttpServerOptions, ctx: ExportContext, consumers: SignalConsumers) {
     this.#o = o;
@@ -104,6 +106,7 @@ export class OtlpHttpServer {
   }
 
   #reply(res: Response, encoding: Encoding, status: number, body: Uint8Array): void {
+    if (this.#closing) res.setHeader('Connection', 'close');
     res
       .status(status)
       .type(CONTENT_TYPE[encoding])
@@ -144,9 +147,12 @@ export class OtlpHttpServer {
             e.status === 413 ? 'too_large' : e.status === 415 ? 'unsupported_media_type' : 'invalid';
           this.#ctx.telemetry.rejectedRequest(this.#ctx.receiverId, 'http', signal, reason);
         }
+        // The rest of the body is not wanted: discard it as it arrives, so a sender that writes its whole
+        // body before reading gets the answer (closing instead would hand it EPIPE rather than the 413).
+        // A sender that never stops is cut by the server's request timeout or at shutdown.
+        if (!req.complete) req.resume();
         if (!res.headersSent)
           this.#reply(res, replyEncoding, e.status, encodeStatus(replyEncoding, e.rpcCode, e.message));
-        if (!req.complete) req.resume();
       }
     };
   }
@@ -154,6 +160,13 @@ export class OtlpHttpServer {
   async start(): Promise<void> {
     const app = express();
     app.disable('x-powered-by');
+    // server.close() stops new connections only: a kept-alive one can still bring requests, and one whose
+    // request was in flight stays open, idle, until the client drops it. Answers during shutdown say
+    // Connection: close, so each connection ends with its last answer and close() completes.
+    app.use((_req, res, next) => {
+      if (this.#closing) res.setHeader('Connection', 'close');
+      next();
+    });
     for (const [signal, path] of Object.entries(this.#o.paths) as [Signal, string][]) {
       if (!this.#consumers[signal]) continue;
       app.post(path, this.#handler(signal));
@@ -165,24 +178,32 @@ export class OtlpHttpServer {
     app.use((_req, res) => {
       res.status(404).type('text/plain').send('404 page not found');
     });
-    const server = app.listen(this.#o.port, this.#o.host);
+    const server = createServer(app);
     this.#server = server;
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([err]) => {
-        throw new Error(
-          `otlp receiver cannot listen on ${this.#o.host}:${this.#o.port}: ${(err as Error).message}`,
-        );
-      }),
-    ]);
+    const { host, port } = this.#o;
+    // Not events.once(server, 'listening'): that also rejects on 'error', with the bare error, first.
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', (err) =>
+        reject(new Error(`otlp receiver cannot listen on ${host}:${port}: ${err.message}`)),
+      );
+      server.listen(port, host);
+    });
   }
 
-  async shutdown(): Promise<void> {
+  /** Stops listening; requests in flight may finish until `deadline` (epoch ms), then connections are cut. */
+  async shutdown(deadline: number): Promise<void> {
     const s = this.#server;
     if (!s) return;
     this.#server = undefined;
+    this.#closing = true;
     await new Promise<void>((resolve) => {
-      s.close(() => resolve());
+      // Without this, one client holding a connection open would hold up a reload or the exit for good.
+      const timer = setTimeout(() => s.closeAllConnections(), Math.max(deadline - Date.now(), 0));
+      s.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
       s.closeIdleConnections();
     });
   }
