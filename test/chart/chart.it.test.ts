@@ -1,0 +1,962 @@
+import assert from 'node:assert/strict';
+import { basename, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as yaml from 'js-yaml';
+import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
+import { helm } from '../harness/helm.ts';
+import { type KubeObject, kubeApply, kubeRequest } from '../harness/kube-apply.ts';
+import { type Kwok, startKwok } from '../harness/kwok.ts';
+import {
+  chartCrdsDir,
+  chartDir,
+  ciValuesFiles,
+  fixturesDir,
+  readYaml,
+  type Values,
+  yamlNames,
+} from './chart.ts';
+
+const RELEASE = 'llmobs';
+const NS = 'llmobs-system';
+const APP_VERSION = String((readYaml(join(chartDir, 'Chart.yaml')) as Values).appVersion);
+const CRD_NAMES = ['llmobservabilities.llmobs.dev', 'llmobservabilitypolicies.llmobs.dev'];
+
+interface PolicyRule {
+  readonly apiGroups?: readonly string[];
+  readonly resources?: readonly string[];
+  readonly resourceNames?: readonly string[];
+  readonly verbs: readonly string[];
+}
+
+const ALL = ['create', 'update', 'patch', 'delete', 'get', 'list', 'watch'];
+
+/** The ClusterRole the operator gets by default (operator-managed webhook TLS): README.md "RBAC". */
+const EXPECTED_CLUSTER_RULES: readonly PolicyRule[] = [
+  {
+    apiGroups: ['llmobs.dev'],
+    resources: ['llmobservabilities', 'llmobservabilitypolicies'],
+    verbs: ['get', 'list', 'watch'],
+  },
+  {
+    apiGroups: ['llmobs.dev'],
+    resources: ['llmobservabilities/status', 'llmobservabilitypolicies/status'],
+    verbs: ['get', 'update', 'patch'],
+  },
+  { apiGroups: ['llmobs.dev'], resources: ['llmobservabilities/finalizers'], verbs: ['update'] },
+  { apiGroups: [''], resources: ['configmaps', 'services'], verbs: ALL },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ALL },
+  { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  {
+    apiGroups: ['admissionregistration.k8s.io'],
+    resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+    verbs: ['get', 'list', 'watch'],
+  },
+  {
+    apiGroups: ['admissionregistration.k8s.io'],
+    resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+    resourceNames: [RELEASE],
+    verbs: ['update', 'patch'],
+  },
+];
+
+const LEASE_RULES: readonly PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  {
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    resourceNames: [`${RELEASE}-operator-leader`],
+    verbs: ['get', 'update'],
+  },
+];
+const SECRET_RULES: readonly PolicyRule[] = [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  {
+    apiGroups: [''],
+    resources: ['secrets'],
+    resourceNames: [`${RELEASE}-webhook-tls`],
+    verbs: ['get', 'list', 'watch', 'update', 'patch'],
+  },
+];
+
+/** The operator's command line for the defaults: what operator/src/main.ts must accept (README.md). */
+const EXPECTED_DEFAULT_ARGS = [
+  '--leader-elect',
+  `--leader-election-id=${RELEASE}-operator-leader`,
+  `--namespace=${NS}`,
+  '--webhook-port=9443',
+  `--webhook-service=${RELEASE}-webhook`,
+  `--webhook-secret=${RELEASE}-webhook-tls`,
+  `--mutating-webhook-configuration=${RELEASE}`,
+  `--validating-webhook-configuration=${RELEASE}`,
+  `--excluded-namespaces=kube-system,${NS},kube-public,kube-node-lease`,
+  '--metrics-bind-address=:8080',
+  '--health-probe-bind-address=:8081',
+  `--processor-image=ghcr.io/llmobs/processor:${APP_VERSION}`,
+  `--instrumentation-image-python=ghcr.io/llmobs/autoinstrumentation-python:${APP_VERSION}`,
+  `--instrumentation-image-nodejs=ghcr.io/llmobs/autoinstrumentation-nodejs:${APP_VERSION}`,
+  '--log-level=info',
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Rendering helpers
+
+interface Container {
+  readonly name: string;
+  readonly image: string;
+  readonly command?: string[];
+  readonly args?: string[];
+  readonly env?: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  readonly securityContext?: Values;
+  readonly volumeMounts?: { name: string; mountPath: string }[];
+  readonly imagePullPolicy?: string;
+}
+interface PodSpec {
+  readonly containers: Container[];
+  readonly securityContext?: Values;
+  readonly volumes?: Values[];
+  readonly imagePullSecrets?: { name: string }[];
+  readonly hostNetwork?: boolean;
+  readonly hostPID?: boolean;
+  readonly hostIPC?: boolean;
+}
+interface Deployment extends KubeObject {
+  readonly metadata: { name: string; namespace?: string; generation?: number };
+  readonly spec: { replicas: number; template: { spec: PodSpec } };
+  readonly status?: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number };
+}
+interface Webhook {
+  readonly name: string;
+  readonly failurePolicy: string;
+  readonly sideEffects: string;
+  readonly clientConfig: {
+    service: { name: string; namespace: string; path: string; port: number };
+    caBundle?: string;
+  };
+  readonly namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+  readonly objectSelector?: Values;
+  readonly matchConditions?: { name: string; expression: string }[];
+}
+interface WebhookConfiguration extends KubeObject {
+  readonly metadata: { name: string; annotations?: Record<string, string> };
+  readonly webhooks: Webhook[];
+}
+
+async function render(valuesFile?: string, extra: readonly string[] = []): Promise<KubeObject[]> {
+  const args = ['template', RELEASE, chartDir, '--namespace', NS, ...extra];
+  if (valuesFile) args.push('--values', valuesFile);
+  const { stdout } = await helm(args);
+  return yaml.loadAll(stdout).filter((d): d is KubeObject => d !== null && typeof d === 'object');
+}
+
+function find<T extends KubeObject>(objs: readonly KubeObject[], kind: string, name?: string): T {
+  const found = objs.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  assert.ok(found, `no ${kind}${name ? `/${name}` : ''} in ${objs.map((o) => o.kind).join(', ')}`);
+  return found as T;
+}
+
+function kinds(objs: readonly KubeObject[]): string[] {
+  return objs.map((o) => o.kind).sort();
+}
+
+function operatorContainer(objs: readonly KubeObject[]): Container {
+  const c = find<Deployment>(objs, 'Deployment').spec.template.spec.containers[0];
+  assert.ok(c);
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Apiserver helpers
+
+const discovery = new Map<string, { name: string; kind: string; namespaced: boolean }[]>();
+
+/** REST path of `obj` (its collection when `named` is false), found through discovery. */
+async function pathOf(cp: ControlPlane, obj: KubeObject, named = true): Promise<string> {
+  const base = obj.apiVersion.includes('/') ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
+  let resources = discovery.get(base);
+  if (!resources) {
+    const res = await kubeRequest(cp, 'GET', base);
+    assert.equal(res.status, 200, `discovery of ${base}: ${res.body}`);
+    resources = (JSON.parse(res.body) as { resources: { name: string; kind: string; namespaced: boolean }[] })
+      .resources;
+    discovery.set(base, resources);
+  }
+  const r = resources.find((x) => x.kind === obj.kind && !x.name.includes('/'));
+  assert.ok(r, `${obj.apiVersion} serves no ${obj.kind}`);
+  const ns = r.namespaced ? `/namespaces/${obj.metadata.namespace ?? NS}` : '';
+  return `${base}${ns}/${r.name}${named ? `/${obj.metadata.name}` : ''}`;
+}
+
+async function getJson<T>(cp: ControlPlane, path: string): Promise<{ status: number; body: T }> {
+  const res = await kubeRequest(cp, 'GET', path);
+  return { status: res.status, body: (res.status === 200 ? JSON.parse(res.body) : undefined) as T };
+}
+
+async function get<T>(cp: ControlPlane, path: string): Promise<T> {
+  const res = await getJson<T>(cp, path);
+  assert.equal(res.status, 200, `GET ${path}: ${res.status}`);
+  return res.body;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+interface Pod {
+  readonly metadata: { name: string; labels: Record<string, string>; deletionTimestamp?: string };
+  readonly spec: { nodeName?: string; containers: Container[] };
+  readonly status: { phase?: string; podIP?: string };
+}
+
+async function operatorPods(cp: ControlPlane): Promise<Pod[]> {
+  const sel = encodeURIComponent(
+    `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=operator`,
+  );
+  const list = await get<{ items: Pod[] }>(cp, `/api/v1/namespaces/${NS}/pods?labelSelector=${sel}`);
+  return list.items;
+}
+
+/** Whether the apiserver's authorizer lets the operator's ServiceAccount do `attrs`. */
+async function operatorMay(
+  cp: ControlPlane,
+  attrs: {
+    verb: string;
+    group?: string;
+    resource: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  },
+): Promise<boolean> {
+  const review = {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {
+      user: `system:serviceaccount:${NS}:${RELEASE}-operator`,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`, 'system:authenticated'],
+      resourceAttributes: { group: '', ...attrs },
+    },
+  };
+  const res = await kubeRequest(
+    cp,
+    'POST',
+    '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+    JSON.stringify(review),
+  );
+  assert.equal(res.status, 201, res.body);
+  return (JSON.parse(res.body) as { status: { allowed: boolean } }).status.allowed;
+}
+
+/** Sum of an apiserver counter's series whose labels include `labels` (0 when it has none yet). */
+async function apiserverCounter(
+  cp: ControlPlane,
+  metric: string,
+  labels: Record<string, string>,
+): Promise<number> {
+  const res = await kubeRequest(cp, 'GET', '/metrics');
+  assert.equal(res.status, 200);
+  let sum = 0;
+  for (const line of res.body.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const labelText = line.slice(metric.length + 1, line.lastIndexOf('}'));
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
+async function waitEstablished(cp: ControlPlane, name: string): Promise<void> {
+  await waitFor(`CRD ${name} Established`, async () => {
+    const res = await getJson<{ status?: { conditions?: { type: string; status: string }[] } }>(
+      cp,
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+    );
+    return res.body?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
+      ? true
+      : undefined;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('helm lint', () => {
+  for (const file of ciValuesFiles()) {
+    test(`passes --strict with ci/${basename(file)}`, async () => {
+      const { stdout } = await helm(['lint', chartDir, '--strict', '--namespace', NS, '--values', file]);
+      assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    });
+  }
+});
+
+describe('the default render', () => {
+  let objs: KubeObject[];
+  before(async () => {
+    objs = await render();
+  });
+
+  test('holds the operator, its RBAC, the Services, the webhooks and a PDB, and no CRD (helm installs crds/)', () => {
+    assert.deepEqual(kinds(objs), [
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Deployment',
+      'MutatingWebhookConfiguration',
+      'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
+      'Service',
+      'Service',
+      'ServiceAccount',
+      'ValidatingWebhookConfiguration',
+    ]);
+    for (const o of objs) {
+      assert.equal(
+        (o.metadata as { labels?: Record<string, string> }).labels?.['app.kubernetes.io/part-of'],
+        'llmobs',
+      );
+    }
+  });
+
+  test('uses no :latest image: every image is tagged with the chart appVersion', () => {
+    const c = operatorContainer(objs);
+    const refs = [
+      c.image,
+      ...(c.args ?? []).filter((a) => /^--[a-z]+-image(-[a-z]+)?=/.test(a)).map((a) => a.split('=')[1]),
+    ];
+    assert.equal(refs.length, 4);
+    for (const ref of refs) {
+      assert.doesNotMatch(ref ?? '', /:latest$/);
+      assert.ok(ref?.endsWith(`:${APP_VERSION}`), `${ref} is not tagged ${APP_VERSION}`);
+    }
+  });
+
+  test('passes the operator exactly the documented flags, and POD_NAMESPACE / POD_NAME from the downward API', () => {
+    const c = operatorContainer(objs);
+    assert.deepEqual(c.command, ['node', 'operator/src/main.ts']);
+    assert.deepEqual(c.args, EXPECTED_DEFAULT_ARGS);
+    assert.deepEqual(
+      c.env?.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
+      [
+        ['POD_NAMESPACE', 'metadata.namespace'],
+        ['POD_NAME', 'metadata.name'],
+      ],
+    );
+  });
+
+  test('runs the operator under a restricted-PSS security context', () => {
+    const dep = find<Deployment>(objs, 'Deployment');
+    const pod = dep.spec.template.spec;
+    assert.equal(pod.securityContext?.runAsNonRoot, true);
+    assert.deepEqual(pod.securityContext?.seccompProfile, { type: 'RuntimeDefault' });
+    assert.ok(!pod.hostNetwork && !pod.hostPID && !pod.hostIPC);
+    assert.ok((pod.volumes ?? []).every((v) => !('hostPath' in v)));
+    const sc = operatorContainer(objs).securityContext ?? {};
+    assert.equal(sc.allowPrivilegeEscalation, false);
+    assert.equal(sc.privileged, false);
+    assert.equal(sc.readOnlyRootFilesystem, true);
+    assert.deepEqual(sc.capabilities, { drop: ['ALL'] });
+  });
+
+  test('grants the operator exactly the RBAC table, leases and its Secret by name in the release namespace only', () => {
+    assert.deepEqual(
+      find<KubeObject & { rules: PolicyRule[] }>(objs, 'ClusterRole').rules,
+      EXPECTED_CLUSTER_RULES,
+    );
+    const role = find<KubeObject & { rules: PolicyRule[] }>(objs, 'Role');
+    assert.equal(role.metadata.namespace, NS);
+    assert.deepEqual(role.rules, [...LEASE_RULES, ...SECRET_RULES]);
+  });
+
+  test('declares the webhooks: pods fail open and skip opted-out pods, LLMObservability validation fails closed', () => {
+    const m = find<WebhookConfiguration>(objs, 'MutatingWebhookConfiguration');
+    const v = find<WebhookConfiguration>(objs, 'ValidatingWebhookConfiguration');
+    const [pods] = m.webhooks;
+    const [crs] = v.webhooks;
+    assert.ok(pods && crs && m.webhooks.length === 1 && v.webhooks.length === 1);
+    assert.deepEqual(
+      [pods.failurePolicy, pods.sideEffects, pods.clientConfig.service, pods.clientConfig.caBundle],
+      [
+        'Ignore',
+        'NoneOnDryRun',
+        { name: `${RELEASE}-webhook`, namespace: NS, path: '/mutate-v1-pod', port: 443 },
+        undefined,
+      ],
+    );
+    assert.deepEqual(
+      [crs.failurePolicy, crs.sideEffects, crs.clientConfig.service.path, crs.clientConfig.caBundle],
+      ['Fail', 'None', '/validate-llmobs-dev-v1alpha1-llmobservability', undefined],
+    );
+    for (const w of [pods, crs]) {
+      assert.deepEqual(w.namespaceSelector.matchExpressions, [
+        {
+          key: 'kubernetes.io/metadata.name',
+          operator: 'NotIn',
+          values: ['kube-system', NS, 'kube-public', 'kube-node-lease'],
+        },
+      ]);
+    }
+    assert.match(JSON.stringify(pods.objectSelector), /app\.kubernetes\.io\/part-of.*NotIn.*llmobs/);
+    assert.deepEqual(
+      pods.matchConditions?.map((c) => c.name),
+      ['not-opted-out', 'not-already-instrumented'],
+    );
+    assert.equal(pods.name, 'inject.pods.llmobs.dev', 'the name the operator’s own code uses');
+    assert.equal(m.metadata.annotations, undefined, 'no cert-manager annotation without cert-manager');
+  });
+
+  test('points the webhook Service at the webhook port (443 → 9443) and the metrics Service at 8080', () => {
+    type Svc = KubeObject & { spec: { ports: { port: number; targetPort: string }[] } };
+    const webhook = find<Svc>(objs, 'Service', `${RELEASE}-webhook`);
+    const metrics = find<Svc>(objs, 'Service', `${RELEASE}-metrics`);
+    assert.deepEqual(
+      webhook.spec.ports.map((p) => [p.port, p.targetPort]),
+      [[443, 'webhook']],
+    );
+    assert.deepEqual(
+      metrics.spec.ports.map((p) => [p.port, p.targetPort]),
+      [[8080, 'http-metrics']],
+    );
+    const ports = (
+      operatorContainer(objs) as Container & { ports: { name: string; containerPort: number }[] }
+    ).ports;
+    assert.deepEqual(
+      ports.map((p) => [p.name, p.containerPort]),
+      [
+        ['webhook', 9443],
+        ['http-metrics', 8080],
+        ['health', 8081],
+      ],
+    );
+  });
+});
+
+describe('the scenario renders', () => {
+  const ci = (name: string) => join(chartDir, 'ci', `${name}-values.yaml`);
+
+  test('cert-manager: a Certificate and self-signed Issuer, CA injection, the Secret mounted, no Secret or caBundle rights', async () => {
+    const objs = await render(ci('cert-manager'));
+    const cert = find<KubeObject & { spec: { secretName: string; dnsNames: string[]; issuerRef: Values } }>(
+      objs,
+      'Certificate',
+    );
+    assert.equal(cert.spec.secretName, `${RELEASE}-webhook-tls`);
+    assert.ok(cert.spec.dnsNames.includes(`${RELEASE}-webhook.${NS}.svc`));
+    assert.deepEqual(cert.spec.issuerRef, {
+      name: `${RELEASE}-selfsigned`,
+      kind: 'Issuer',
+      group: 'cert-manager.io',
+    });
+    find(objs, 'Issuer', `${RELEASE}-selfsigned`);
+    find(objs, 'ServiceMonitor');
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      assert.equal(
+        find<WebhookConfiguration>(objs, kind).metadata.annotations?.['cert-manager.io/inject-ca-from'],
+        `${NS}/${cert.metadata.name}`,
+      );
+    }
+    const args = operatorContainer(objs).args ?? [];
+    assert.ok(args.includes('--webhook-cert-dir=/var/run/llmobs/webhook-certs'));
+    assert.ok(!args.some((a) => a.startsWith('--webhook-secret')));
+    assert.deepEqual(
+      operatorContainer(objs).volumeMounts?.map((m) => m.mountPath),
+      ['/tmp', '/var/run/llmobs/webhook-certs'],
+    );
+    assert.deepEqual(
+      find<KubeObject & { rules: PolicyRule[] }>(objs, 'ClusterRole').rules,
+      EXPECTED_CLUSTER_RULES.slice(0, -1),
+    );
+    assert.deepEqual(find<KubeObject & { rules: PolicyRule[] }>(objs, 'Role').rules, LEASE_RULES);
+  });
+
+  test('cert-manager with an existing ClusterIssuer creates no Issuer', async () => {
+    const objs = await render(ci('cert-manager'), [
+      '--set',
+      'webhook.certManager.issuerRef.name=corp-ca,webhook.certManager.issuerRef.kind=ClusterIssuer',
+    ]);
+    assert.ok(!objs.some((o) => o.kind === 'Issuer'));
+    const cert = find<KubeObject & { spec: { issuerRef: Values } }>(objs, 'Certificate');
+    assert.deepEqual(cert.spec.issuerRef, {
+      name: 'corp-ca',
+      kind: 'ClusterIssuer',
+      group: 'cert-manager.io',
+    });
+  });
+
+  test('without LLMObservability validation: no ValidatingWebhookConfiguration and no flag naming one', async () => {
+    const objs = await render(undefined, ['--set', 'webhook.llmObservabilities.enabled=false']);
+    assert.ok(!objs.some((o) => o.kind === 'ValidatingWebhookConfiguration'));
+    find(objs, 'MutatingWebhookConfiguration');
+    const args = operatorContainer(objs).args ?? [];
+    assert.ok(!args.some((a) => a.startsWith('--validating-webhook-configuration')));
+    assert.ok(args.includes(`--mutating-webhook-configuration=${RELEASE}`));
+  });
+
+  test('single replica: no leader election, no Lease rules, no PodDisruptionBudget', async () => {
+    const objs = await render(ci('single-replica'));
+    assert.equal(find<Deployment>(objs, 'Deployment').spec.replicas, 1);
+    assert.ok(!objs.some((o) => o.kind === 'PodDisruptionBudget'));
+    assert.ok(!(operatorContainer(objs).args ?? []).some((a) => a.startsWith('--leader-elect')));
+    assert.deepEqual(find<KubeObject & { rules: PolicyRule[] }>(objs, 'Role').rules, SECRET_RULES);
+  });
+
+  test('custom images: every image by digest from the private registry, with its pull secret and policy', async () => {
+    const objs = await render(ci('custom-images'));
+    const c = operatorContainer(objs);
+    const refs = [
+      c.image,
+      ...(c.args ?? []).filter((a) => /^--[a-z]+-image(-[a-z]+)?=/.test(a)).map((a) => a.split('=')[1]),
+    ];
+    assert.equal(refs.length, 4);
+    for (const ref of refs)
+      assert.match(ref ?? '', /^registry\.example\.com:5000\/platform\/[a-z-]+@sha256:[0-9a-f]{64}$/);
+    assert.equal(c.imagePullPolicy, 'Always');
+    assert.deepEqual(find<Deployment>(objs, 'Deployment').spec.template.spec.imagePullSecrets, [
+      { name: 'registry-credentials' },
+    ]);
+    const pods = find<WebhookConfiguration>(objs, 'MutatingWebhookConfiguration').webhooks[0];
+    assert.equal(pods?.failurePolicy, 'Fail');
+    assert.ok(pods?.namespaceSelector.matchExpressions[0]?.values.includes('monitoring'));
+    assert.ok((c.args ?? []).includes('--max-concurrent-reconciles=4'));
+  });
+});
+
+describe('the rendered objects on a real kube-apiserver', () => {
+  let cp: ControlPlane;
+
+  before(async () => {
+    cp = await startControlPlane();
+    // Dry-runs need the kinds to exist: the chart's CRDs (helm installs them before the templates) and
+    // stand-ins for the optional cert-manager and prometheus-operator ones.
+    const crdFiles = [
+      ...yamlNames(chartCrdsDir).map((n) => join(chartCrdsDir, n)),
+      join(fixturesDir, 'third-party-crds.yaml'),
+    ];
+    for (const file of crdFiles) {
+      for (const crd of await kubeApply(cp, file)) await waitEstablished(cp, crd.metadata.name);
+    }
+    await kubeApply(cp, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
+  });
+  after(async () => {
+    await cp?.stop();
+  });
+
+  test('every ci scenario renders objects the apiserver accepts (server-side dry-run, strict fields)', async () => {
+    for (const file of ciValuesFiles()) {
+      const objs = await render(file);
+      assert.ok(objs.length >= 10, `${basename(file)} rendered ${objs.length} objects`);
+      for (const obj of objs) {
+        const path = `${await pathOf(cp, obj, false)}?dryRun=All&fieldValidation=Strict&fieldManager=chart-test`;
+        const res = await kubeRequest(cp, 'POST', path, JSON.stringify(obj));
+        assert.equal(res.status, 201, `${basename(file)}: ${obj.kind}/${obj.metadata.name}: ${res.body}`);
+      }
+      // Nothing was created.
+      const dep = await getJson(cp, `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`);
+      assert.equal(dep.status, 404);
+    }
+  });
+});
+
+describe('the chart on a real control plane', () => {
+  let cp: ControlPlane;
+  let kwok: Kwok;
+  let kubeconfig: string;
+
+  before(async () => {
+    cp = await startControlPlane({ scheduler: true, controllerManager: true });
+    kubeconfig = cp.kubeconfigPath;
+    kwok = await startKwok(cp);
+    await kwok.addNode('kwok-node-0');
+    await kwok.addNode('kwok-node-1');
+    // The release namespace enforces the restricted Pod Security Standard: the operator's pods must meet it.
+    await kubeApply(cp, [
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name: NS,
+          labels: {
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce-version': 'latest',
+          },
+        } as { name: string },
+      },
+    ]);
+  });
+  after(async () => {
+    await kwok?.stop();
+    await cp?.stop();
+  });
+
+  test('helm install creates the CRDs, the operator running on kwok nodes, its Services, RBAC and webhooks', async () => {
+    for (const name of CRD_NAMES) {
+      const res = await getJson(cp, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+      assert.equal(res.status, 404, 'the CRDs come from the chart');
+    }
+    const { stdout } = await helm(
+      ['install', RELEASE, chartDir, '--namespace', NS, '--wait', '--timeout', '180s'],
+      {
+        kubeconfig,
+      },
+    );
+    assert.match(stdout, /STATUS: deployed/);
+    assert.match(stdout, new RegExp(`kubectl -n ${NS} rollout status deployment/${RELEASE}-operator`));
+
+    for (const name of CRD_NAMES) await waitEstablished(cp, name);
+
+    const dep = await get<Deployment>(cp, `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`);
+    assert.equal(dep.status?.availableReplicas, 2);
+    const pods = await operatorPods(cp);
+    assert.equal(pods.length, 2);
+    for (const p of pods) {
+      assert.equal(p.status.phase, 'Running', `${p.metadata.name} is ${p.status.phase}`);
+      assert.match(p.spec.nodeName ?? '', /^kwok-node-/);
+    }
+    // They were admitted where restricted PSS is enforced: a pod that does not meet it is refused there.
+    const privileged = await kubeRequest(
+      cp,
+      'POST',
+      `/api/v1/namespaces/${NS}/pods?dryRun=All`,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'not-restricted' },
+        spec: { containers: [{ name: 'c', image: 'registry.invalid/c:1' }] },
+      }),
+    );
+    assert.equal(privileged.status, 403, privileged.body);
+    assert.match(
+      (JSON.parse(privileged.body) as { message: string }).message,
+      /violates PodSecurity "restricted:latest"/,
+    );
+
+    // The webhook Service reaches both replicas on the webhook port (EndpointSlices of Running pods).
+    const slices = await waitFor('webhook endpoints', async () => {
+      const sel = encodeURIComponent(`kubernetes.io/service-name=${RELEASE}-webhook`);
+      const list = await get<{ items: { endpoints?: unknown[]; ports?: { port: number }[] }[] }>(
+        cp,
+        `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices?labelSelector=${sel}`,
+      );
+      const n = list.items.reduce((s, i) => s + (i.endpoints?.length ?? 0), 0);
+      return n === 2 ? list.items : undefined;
+    });
+    assert.deepEqual(
+      slices[0]?.ports?.map((p) => p.port),
+      [9443],
+    );
+    await get(cp, `/api/v1/namespaces/${NS}/services/${RELEASE}-metrics`);
+    await get(cp, `/api/v1/namespaces/${NS}/serviceaccounts/${RELEASE}-operator`);
+    await get(cp, `/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets/${RELEASE}-operator`);
+    const role = await get<{ rules: PolicyRule[] }>(
+      cp,
+      `/apis/rbac.authorization.k8s.io/v1/clusterroles/${RELEASE}-operator`,
+    );
+    assert.deepEqual(role.rules, EXPECTED_CLUSTER_RULES);
+
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const cfg = await get<WebhookConfiguration>(
+        cp,
+        `/apis/admissionregistration.k8s.io/v1/${kind}/${RELEASE}`,
+      );
+      assert.equal(cfg.webhooks.length, 1);
+      assert.equal(
+        cfg.webhooks[0]?.clientConfig.caBundle,
+        undefined,
+        'the operator, not the chart, writes caBundle',
+      );
+    }
+  });
+
+  test('the operator ServiceAccount may do what the RBAC table says and nothing more', async () => {
+    const allowed: Parameters<typeof operatorMay>[1][] = [
+      { verb: 'watch', group: 'llmobs.dev', resource: 'llmobservabilities' },
+      { verb: 'list', group: 'llmobs.dev', resource: 'llmobservabilitypolicies' },
+      {
+        verb: 'patch',
+        group: 'llmobs.dev',
+        resource: 'llmobservabilities',
+        subresource: 'status',
+        namespace: 'team-a',
+      },
+      { verb: 'update', group: 'llmobs.dev', resource: 'llmobservabilitypolicies', subresource: 'status' },
+      { verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'team-a' },
+      { verb: 'delete', resource: 'services', namespace: 'team-a' },
+      { verb: 'create', resource: 'configmaps', namespace: 'team-a' },
+      { verb: 'watch', resource: 'pods' },
+      { verb: 'list', resource: 'namespaces' },
+      { verb: 'create', resource: 'events', namespace: 'team-a' },
+      { verb: 'watch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations' },
+      {
+        verb: 'patch',
+        group: 'admissionregistration.k8s.io',
+        resource: 'mutatingwebhookconfigurations',
+        name: RELEASE,
+      },
+      {
+        verb: 'update',
+        group: 'admissionregistration.k8s.io',
+        resource: 'validatingwebhookconfigurations',
+        name: RELEASE,
+      },
+      { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: NS },
+      {
+        verb: 'update',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        namespace: NS,
+        name: `${RELEASE}-operator-leader`,
+      },
+      { verb: 'create', resource: 'secrets', namespace: NS },
+      { verb: 'watch', resource: 'secrets', namespace: NS, name: `${RELEASE}-webhook-tls` },
+      { verb: 'patch', resource: 'secrets', namespace: NS, name: `${RELEASE}-webhook-tls` },
+    ];
+    const denied: Parameters<typeof operatorMay>[1][] = [
+      { verb: 'update', group: 'llmobs.dev', resource: 'llmobservabilities', namespace: 'team-a' },
+      { verb: 'delete', group: 'llmobs.dev', resource: 'llmobservabilities', namespace: 'team-a' },
+      { verb: 'create', resource: 'pods', namespace: 'team-a' },
+      { verb: 'delete', resource: 'pods', namespace: 'team-a' },
+      { verb: 'list', resource: 'secrets' },
+      { verb: 'list', resource: 'secrets', namespace: NS },
+      { verb: 'get', resource: 'secrets', namespace: NS, name: 'someone-elses' },
+      { verb: 'get', resource: 'secrets', namespace: 'team-a', name: `${RELEASE}-webhook-tls` },
+      {
+        verb: 'patch',
+        group: 'admissionregistration.k8s.io',
+        resource: 'mutatingwebhookconfigurations',
+        name: 'other',
+      },
+      {
+        verb: 'delete',
+        group: 'admissionregistration.k8s.io',
+        resource: 'validatingwebhookconfigurations',
+        name: RELEASE,
+      },
+      {
+        verb: 'update',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        namespace: NS,
+        name: 'kube-scheduler',
+      },
+      { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'team-a' },
+      { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+      { verb: 'update', resource: 'namespaces', name: 'team-a' },
+    ];
+    for (const a of allowed)
+      assert.equal(await operatorMay(cp, a), true, `should be allowed: ${JSON.stringify(a)}`);
+    for (const d of denied)
+      assert.equal(await operatorMay(cp, d), false, `should be denied: ${JSON.stringify(d)}`);
+  });
+
+  test('with the operator not answering, pods are admitted (Ignore) and LLMObservability writes refused (Fail) outside excluded namespaces', async () => {
+    // Restricted-PSS compliant, so it is admitted in the release namespace too.
+    const pod = (name: string, annotations: Record<string, string> = {}) =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, annotations },
+        spec: {
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.invalid/chat:1',
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+        },
+      });
+    const podWebhook = { name: 'inject.pods.llmobs.dev' };
+    const failOpen = () => apiserverCounter(cp, 'apiserver_admission_webhook_fail_open_count', podWebhook);
+    const skipped = () =>
+      apiserverCounter(cp, 'apiserver_admission_match_condition_exclusions_total', podWebhook);
+    const [failOpen0, skipped0] = [await failOpen(), await skipped()];
+
+    const created = await kubeRequest(cp, 'POST', '/api/v1/namespaces/default/pods', pod('chat'));
+    assert.equal(created.status, 201, created.body);
+    assert.equal(
+      await failOpen(),
+      failOpen0 + 1,
+      'the pod webhook was called, failed, and the pod was let through',
+    );
+    assert.equal(await skipped(), skipped0);
+
+    // An opted-out pod is filtered by the matchConditions CEL before any call (trimmed, case-insensitive).
+    const optedOut = await kubeRequest(
+      cp,
+      'POST',
+      '/api/v1/namespaces/default/pods',
+      pod('opted-out', { 'llmobs.dev/inject': 'False ' }),
+    );
+    assert.equal(optedOut.status, 201, optedOut.body);
+    assert.equal(await skipped(), skipped0 + 1, 'the match condition excluded the opted-out pod');
+    assert.equal(await failOpen(), failOpen0 + 1, 'the webhook was not called for the opted-out pod');
+    const already = await kubeRequest(
+      cp,
+      'POST',
+      '/api/v1/namespaces/default/pods',
+      pod('already', { 'llmobs.dev/injection-status': 'injected' }),
+    );
+    assert.equal(already.status, 201, already.body);
+    assert.equal(await skipped(), skipped0 + 2, 'a pod with an injection outcome is never sent again');
+    assert.equal(await failOpen(), failOpen0 + 1);
+
+    // Pods of the release namespace never reach the webhook (namespaceSelector).
+    const own = await kubeRequest(cp, 'POST', `/api/v1/namespaces/${NS}/pods?dryRun=All`, pod('own'));
+    assert.equal(own.status, 201, own.body);
+    assert.equal(await failOpen(), failOpen0 + 1);
+
+    const cr = (namespace: string) =>
+      JSON.stringify({
+        apiVersion: 'llmobs.dev/v1alpha1',
+        kind: 'LLMObservability',
+        metadata: { name: 'chat', namespace },
+        spec: { exporters: [{ name: 'tempo', endpoint: 'http://tempo:4318' }] },
+      });
+    const refused = await kubeRequest(
+      cp,
+      'POST',
+      '/apis/llmobs.dev/v1alpha1/namespaces/default/llmobservabilities',
+      cr('default'),
+    );
+    assert.ok(refused.status >= 400, `expected a refusal, got ${refused.status}`);
+    assert.match(refused.body, /validate\.llmobservabilities\.llmobs\.dev/);
+    // The release namespace is excluded by the namespaceSelector, so the webhook is not called there.
+    const accepted = await kubeRequest(
+      cp,
+      'POST',
+      `/apis/llmobs.dev/v1alpha1/namespaces/${NS}/llmobservabilities`,
+      cr(NS),
+    );
+    assert.equal(accepted.status, 201, accepted.body);
+  });
+
+  test('helm upgrade with a changed value rolls the Deployment and keeps the caBundle the operator wrote', async () => {
+    // As the operator would: patch the CA into both configurations under its own field manager.
+    const caBundle = Buffer.from(cp.caPem).toString('base64');
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const res = await kubeRequest(
+        cp,
+        'PATCH',
+        `/apis/admissionregistration.k8s.io/v1/${kind}/${RELEASE}?fieldManager=llmobs-operator`,
+        JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }]),
+        'application/json-patch+json',
+      );
+      assert.equal(res.status, 200, res.body);
+    }
+    const before = await get<Deployment>(
+      cp,
+      `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`,
+    );
+    const oldPods = new Set((await operatorPods(cp)).map((p) => p.metadata.name));
+
+    await helm(
+      [
+        'upgrade',
+        RELEASE,
+        chartDir,
+        '--namespace',
+        NS,
+        '--reuse-values',
+        '--set',
+        'operator.logLevel=debug',
+        '--wait',
+        '--timeout',
+        '180s',
+      ],
+      { kubeconfig },
+    );
+
+    const dep = await get<Deployment>(cp, `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`);
+    assert.ok((dep.metadata.generation ?? 0) > (before.metadata.generation ?? 0), 'the pod template changed');
+    assert.ok(dep.spec.template.spec.containers[0]?.args?.includes('--log-level=debug'));
+    const rolled = await waitFor('the rollout to replace both pods', async () => {
+      const pods = (await operatorPods(cp)).filter((p) => !p.metadata.deletionTimestamp);
+      const done =
+        pods.length === 2 &&
+        pods.every(
+          (p) =>
+            !oldPods.has(p.metadata.name) &&
+            p.status.phase === 'Running' &&
+            p.spec.containers[0]?.args?.includes('--log-level=debug'),
+        );
+      return done ? pods : undefined;
+    });
+    assert.equal(rolled.length, 2);
+    const after = await get<Deployment>(cp, `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`);
+    assert.equal(after.status?.observedGeneration, after.metadata.generation);
+    assert.equal(after.status?.updatedReplicas, 2);
+
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const cfg = await get<WebhookConfiguration>(
+        cp,
+        `/apis/admissionregistration.k8s.io/v1/${kind}/${RELEASE}`,
+      );
+      assert.equal(cfg.webhooks[0]?.clientConfig.caBundle, caBundle, `${kind} lost its caBundle on upgrade`);
+    }
+  });
+
+  test('helm uninstall removes every chart object but the CRDs, which keep their resources', async () => {
+    await helm(['uninstall', RELEASE, '--namespace', NS, '--wait', '--timeout', '120s'], { kubeconfig });
+    const gone = [
+      `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`,
+      `/api/v1/namespaces/${NS}/services/${RELEASE}-webhook`,
+      `/api/v1/namespaces/${NS}/services/${RELEASE}-metrics`,
+      `/api/v1/namespaces/${NS}/serviceaccounts/${RELEASE}-operator`,
+      `/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets/${RELEASE}-operator`,
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles/${RELEASE}-operator`,
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings/${RELEASE}-operator`,
+      `/apis/rbac.authorization.k8s.io/v1/clusterroles/${RELEASE}-operator`,
+      `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${RELEASE}-operator`,
+      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${RELEASE}`,
+      `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${RELEASE}`,
+    ];
+    for (const path of gone) assert.equal((await getJson(cp, path)).status, 404, `${path} is still there`);
+    await waitFor('the operator pods to go', async () =>
+      (await operatorPods(cp)).length === 0 ? true : undefined,
+    );
+
+    for (const name of CRD_NAMES) {
+      assert.equal(
+        (await getJson(cp, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`)).status,
+        200,
+      );
+    }
+    await get(cp, `/apis/llmobs.dev/v1alpha1/namespaces/${NS}/llmobservabilities/chat`);
+  });
+
+  test('a values file failing the schema makes helm install fail naming the fields, and creates no release', async () => {
+    await assert.rejects(
+      helm(
+        ['install', 'bad', chartDir, '--namespace', NS, '--values', join(fixturesDir, 'bad-values.yaml')],
+        {
+          kubeconfig,
+        },
+      ),
+      (err: Error) => {
+        assert.match(err.message, /values don't meet the specifications of the schema/);
+        assert.match(err.message, /at '\/operator\/replicas': got string, want integer/);
+        assert.match(err.message, /additional properties 'replicaCount' not allowed/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      helm(['install', 'bad', chartDir, '--namespace', NS, '--set', 'webhook.pods.failurePolicy=Retry'], {
+        kubeconfig,
+      }),
+      /at '\/webhook\/pods\/failurePolicy'/,
+    );
+    const { stdout } = await helm(['list', '--all', '--namespace', NS, '--output', 'json'], { kubeconfig });
+    assert.deepEqual(JSON.parse(stdout), []);
+    // No template object was applied. (helm applies crds/ before it validates values, so on a fresh cluster
+    // a refused install still leaves the CRDs: README.md "CRDs and upgrades".)
+    const deployments = await get<{ items: unknown[] }>(cp, `/apis/apps/v1/namespaces/${NS}/deployments`);
+    assert.deepEqual(deployments.items, []);
+  });
+});

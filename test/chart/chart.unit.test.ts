@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import {
+  chartCrdsDir,
+  chartDir,
+  ciValuesFiles,
+  fixturesDir,
+  isMap,
+  mergeValues,
+  readYaml,
+  repoCrdsDir,
+  type Values,
+  valuePaths,
+  yamlNames,
+} from './chart.ts';
+
+const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as object;
+const defaults = readYaml(join(chartDir, 'values.yaml')) as Values;
+
+function compile(): ValidateFunction {
+  return new Ajv({ allErrors: true, strict: true }).compile(schema);
+}
+
+/** One line per schema error: `<path>: <message>`, naming the offending key for additionalProperties. */
+function describeErrors(errors: readonly ErrorObject[] | null | undefined): string[] {
+  return (errors ?? []).map((e) => {
+    const extra = e.keyword === 'additionalProperties' ? `/${String(e.params.additionalProperty)}` : '';
+    return `${e.instancePath}${extra}: ${e.message ?? e.keyword}`;
+  });
+}
+
+function errorsOf(values: Values): string[] {
+  const validate = compile();
+  return validate(values) ? [] : describeErrors(validate.errors);
+}
+
+describe('values.schema.json', () => {
+  test('compiles as a strict draft-07 schema', () => {
+    assert.doesNotThrow(compile);
+  });
+
+  test('accepts the chart defaults (values.yaml)', () => {
+    assert.deepEqual(errorsOf(defaults), []);
+  });
+
+  for (const file of ciValuesFiles()) {
+    test(`accepts ci/${basename(file)} alone and merged over the defaults`, () => {
+      const values = (readYaml(file) ?? {}) as Values;
+      assert.ok(isMap(values), `${file} is not a map`);
+      assert.deepEqual(errorsOf(values), []);
+      assert.deepEqual(errorsOf(mergeValues(defaults, values)), []);
+    });
+  }
+
+  test('covers the four documented scenarios', () => {
+    assert.deepEqual(
+      ciValuesFiles()
+        .map((f) => basename(f))
+        .sort(),
+      [
+        'cert-manager-values.yaml',
+        'custom-images-values.yaml',
+        'default-values.yaml',
+        'single-replica-values.yaml',
+      ],
+    );
+  });
+
+  const refusals: readonly { name: string; values: Values; path: RegExp }[] = [
+    {
+      name: 'a string replica count',
+      values: { operator: { replicas: 'two' } },
+      path: /^\/operator\/replicas: /,
+    },
+    { name: 'an unknown top-level key', values: { replicaCount: 2 }, path: /^\/replicaCount: / },
+    {
+      name: 'a misspelt nested key',
+      values: { webhook: { certManger: { enabled: true } } },
+      path: /^\/webhook\/certManger: /,
+    },
+    {
+      name: 'a digest that is not sha256',
+      values: { processor: { image: { repository: 'r/p', digest: 'md5:abc' } } },
+      path: /^\/processor\/image\/digest: /,
+    },
+    {
+      name: 'a pull policy on an image the operator only passes on',
+      values: { processor: { image: { repository: 'r/p', pullPolicy: 'Always' } } },
+      path: /^\/processor\/image\/pullPolicy: /,
+    },
+    {
+      name: 'an unknown failure policy',
+      values: { webhook: { pods: { failurePolicy: 'Retry' } } },
+      path: /^\/webhook\/pods\/failurePolicy: /,
+    },
+    {
+      name: 'a malformed duration',
+      values: { webhook: { certManager: { duration: '1 year' } } },
+      path: /^\/webhook\/certManager\/duration: /,
+    },
+    {
+      name: 'several replicas without leader election',
+      values: { operator: { replicas: 3, leaderElection: { enabled: false } } },
+      path: /^\/operator\/leaderElection\/enabled: /,
+    },
+    {
+      name: 'a common label that would override the chart’s own',
+      values: { commonLabels: { 'app.kubernetes.io/name': 'x' } },
+      path: /^\/commonLabels: /,
+    },
+    {
+      name: 'an extra arg that is not a flag',
+      values: { operator: { extraArgs: ['rm -rf'] } },
+      path: /^\/operator\/extraArgs\/0: /,
+    },
+  ];
+  for (const r of refusals) {
+    test(`refuses ${r.name}, naming the path`, () => {
+      const errors = errorsOf(mergeValues(defaults, r.values));
+      assert.ok(
+        errors.some((e) => r.path.test(e)),
+        `expected an error matching ${r.path}, got ${JSON.stringify(errors)}`,
+      );
+    });
+  }
+
+  test('refuses the bad-values fixture the integration test feeds to helm, naming both fields', () => {
+    const bad = readYaml(join(fixturesDir, 'bad-values.yaml')) as Values;
+    const errors = errorsOf(mergeValues(defaults, bad));
+    assert.ok(
+      errors.some((e) => e.startsWith('/operator/replicas: ')),
+      JSON.stringify(errors),
+    );
+    assert.ok(
+      errors.some((e) => e.startsWith('/operator/replicaCount: ')),
+      JSON.stringify(errors),
+    );
+  });
+});
+
+describe('chart defaults', () => {
+  test('pin no image to latest: every tag is empty (the appVersion) and no digest is preset', () => {
+    const images = [
+      ['operator', (defaults.operator as Values).image],
+      ['processor', (defaults.processor as Values).image],
+      ['python', ((defaults.instrumentation as Values).python as Values).image],
+      ['nodejs', ((defaults.instrumentation as Values).nodejs as Values).image],
+    ] as const;
+    for (const [name, image] of images) {
+      assert.ok(isMap(image), name);
+      assert.equal(image.tag, '', `${name}.tag`);
+      assert.equal(image.digest, '', `${name}.digest`);
+      assert.doesNotMatch(String(image.repository), /:latest$|@/, `${name}.repository`);
+    }
+  });
+
+  test('Chart.yaml pins the versions the brief fixed', () => {
+    const chart = readYaml(join(chartDir, 'Chart.yaml')) as Values;
+    assert.equal(chart.apiVersion, 'v2');
+    assert.equal(chart.name, 'llmobs');
+    assert.equal(chart.version, '0.1.0');
+    assert.equal(chart.appVersion, '0.1.0');
+    assert.equal(chart.kubeVersion, '>=1.29.0-0');
+  });
+
+  test('README.md documents every values key, and no key that does not exist', () => {
+    const readme = readFileSync(join(chartDir, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Values'));
+    const documented = new Set([...section.matchAll(/^\| `([A-Za-z0-9_.]+)` +\|/gm)].map((m) => m[1] ?? ''));
+    const paths = valuePaths(defaults);
+    const leaves = paths.filter((p) => !paths.some((q) => q.startsWith(`${p}.`)));
+    // A key is documented itself or through an ancestor (e.g. operator.resources covers its requests).
+    const undocumented = leaves.filter((p) => {
+      const parts = p.split('.');
+      return !parts.some((_, i) => documented.has(parts.slice(0, i + 1).join('.')));
+    });
+    assert.deepEqual(undocumented, [], 'values.yaml keys missing from README.md');
+    const unknown = [...documented].filter((d) => !paths.includes(d));
+    assert.deepEqual(unknown, [], 'README.md documents keys values.yaml lacks');
+  });
+});
+
+describe('charts/llmobs/crds', () => {
+  test('holds exactly the CRD files of crds/ (re-copy with `cp crds/*.yaml charts/llmobs/crds/`)', () => {
+    assert.deepEqual(yamlNames(chartCrdsDir), yamlNames(repoCrdsDir));
+    assert.ok(yamlNames(repoCrdsDir).length >= 2);
+  });
+
+  for (const name of yamlNames(repoCrdsDir)) {
+    test(`${name} is byte-identical to crds/${name}`, () => {
+      const source = readFileSync(join(repoCrdsDir, name));
+      const copy = readFileSync(join(chartCrdsDir, name));
+      assert.ok(
+        source.equals(copy),
+        `charts/llmobs/crds/${name} drifted from crds/${name}: cp crds/*.yaml charts/llmobs/crds/`,
+      );
+    });
+  }
+});
