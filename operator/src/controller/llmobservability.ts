@@ -1,19 +1,16 @@
-import type { V1ResourceRequirements } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { CONDITION } from '../api/v1alpha1/constants.ts';
 import type { LLMObservabilityStatus } from '../api/v1alpha1/types.gen.ts';
-import { effectiveConfig, policiesFor } from '../manifests/effective.ts';
 import {
   gatewayConfigMap,
   gatewayDeployment,
   gatewayEndpoint,
   gatewayName,
   gatewayService,
-  memoryLimitMib,
 } from '../manifests/gateway.ts';
 import { configHash } from '../manifests/hash.ts';
-import { renderProcessorConfig } from '../manifests/processor-config.ts';
 import { type Condition, withCondition } from './conditions.ts';
+import { desiredState } from './desired.ts';
 import type { ClusterWriter, Stores } from './ports.ts';
 
 export interface ReconcilerOptions {
@@ -50,16 +47,11 @@ export class LLMObservabilityReconciler {
     if (!cr) return {};
     const now = (this.#o.now ?? (() => new Date()))();
     const generation = cr.metadata.generation ?? 0;
-    const nsLabels = this.#stores.namespaceLabels(req.namespace) ?? {};
-    const policies = policiesFor(this.#stores.policies(), nsLabels);
-    const eff = effectiveConfig(cr, policies);
-    const resources = cr.spec?.processor?.resources as V1ResourceRequirements | undefined;
-    const rendered = renderProcessorConfig(eff, { memoryLimitMib: memoryLimitMib(resources) });
-    const hash = configHash({
-      processor: rendered.config,
-      capture: eff.injectedContentCapture,
-      sampling: eff.samplingRatio,
-    });
+    const { policies, eff, rendered, resources, hash } = desiredState(
+      cr,
+      this.#stores.policies(),
+      this.#stores.namespaceLabels(req.namespace) ?? {},
+    );
     const params = {
       owner: cr,
       rendered,

@@ -6,7 +6,6 @@ export interface ObjectMeta {
   readonly namespace?: string;
   readonly uid?: string;
   readonly generation?: number;
-  readonly creationTimestamp?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
 }

@@ -1,12 +1,14 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CertificateAction, WebhookCertificate } from './certs.ts';
 import type { TlsMaterial } from './server.ts';
-import { patchCaBundle } from './webhook-config.ts';
+import { patchCaBundle, patchValidatingCaBundle } from './webhook-config.ts';
 
 export interface PublishOptions {
   readonly kc: KubeConfig;
   /** MutatingWebhookConfigurations whose caBundle follows the CA. */
   readonly configurations: readonly string[];
+  /** ValidatingWebhookConfigurations whose caBundle follows the CA. */
+  readonly validatingConfigurations?: readonly string[];
   readonly server: { setCertificate(tls: TlsMaterial): void };
   /**
    * After a new CA is published in caBundle, how long to keep serving the old certificate so every
@@ -29,6 +31,8 @@ export function publishCertificate(
     let changed = false;
     for (const name of o.configurations)
       changed = (await patchCaBundle(o.kc, name, c.caBundlePem)) || changed;
+    for (const name of o.validatingConfigurations ?? [])
+      changed = (await patchValidatingCaBundle(o.kc, name, c.caBundlePem)) || changed;
     if (changed && action === 'rotated-ca') await sleep(o.propagationDelayMs ?? 10_000);
     o.server.setCertificate(c);
   };

@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { type Logger, pino } from 'pino';
 import type { Registry } from 'prom-client';
-import { AdmissionReviewError, parseAdmissionReview, review } from './admission.ts';
+import {
+  type AdmissionRequest,
+  type AdmissionResponse,
+  AdmissionReviewError,
+  parseAdmissionReview,
+  review,
+} from './admission.ts';
 import { type AdmissionEvent, type EventRecorder, eventSubject } from './events.ts';
 import { webhookMetrics } from './metrics.ts';
 import type { ConfigSource, NamespaceLookup, WebhookSettings } from './podmutation/config.ts';
@@ -34,6 +40,14 @@ export interface WebhookServerOptions {
   readonly logger?: Logger;
   /** Replaces the default mutator chain (tests). */
   readonly mutators?: readonly PodMutator[];
+  /** Extra validating endpoints (e.g. the LLMObservability policy check), served beside the pod webhook. */
+  readonly validators?: readonly Validator[];
+}
+
+/** A validating admission endpoint: POST `path`, AdmissionReview v1 in, allow or deny out. */
+export interface Validator {
+  readonly path: string;
+  validate(request: AdmissionRequest): AdmissionResponse | Promise<AdmissionResponse>;
 }
 
 export interface WebhookServer {
@@ -109,6 +123,20 @@ export function webhookApp(o: Omit<WebhookServerOptions, 'tls' | 'port' | 'host'
         });
     }
   });
+  for (const v of o.validators ?? []) {
+    app.post(v.path, express.json({ limit: '4mb' }), async (req: Request, res: Response) => {
+      let parsed: ReturnType<typeof parseAdmissionReview>;
+      try {
+        parsed = parseAdmissionReview(req.body);
+      } catch (err) {
+        res.status(400).json({ message: (err as Error).message });
+        return;
+      }
+      const response = await v.validate(parsed.request);
+      log.info({ path: v.path, uid: parsed.request.uid, name: parsed.request.name, allowed: response.allowed }, 'validated');
+      res.json(review(response));
+    });
+  }
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(err);

@@ -12,7 +12,7 @@ import { type EventRecorder, KubeEventRecorder } from './events.ts';
 import { KubeNamespaceLookup } from './namespaces.ts';
 import type { ConfigSource, NamespaceLookup, WebhookSettings } from './podmutation/config.ts';
 import { publishCertificate } from './rotation.ts';
-import { startWebhookServer, type WebhookServer } from './server.ts';
+import { startWebhookServer, type Validator, type WebhookServer } from './server.ts';
 import {
   applyWebhookConfiguration,
   buildMutatingWebhookConfiguration,
@@ -40,6 +40,10 @@ export interface InjectionWebhookOptions {
   readonly certificateCheckIntervalMs?: number;
   /** See publishCertificate. */
   readonly caPropagationDelayMs?: number;
+  /** Extra validating endpoints served by the same HTTPS server. */
+  readonly validators?: readonly Validator[];
+  /** ValidatingWebhookConfigurations (made by the chart) whose caBundle this operator keeps current. */
+  readonly validatingConfigurations?: readonly string[];
 }
 
 export interface InjectionWebhook {
@@ -67,6 +71,7 @@ export async function startInjectionWebhook(o: InjectionWebhookOptions): Promise
     port: o.port ?? 9443,
     ...(o.host ? { host: o.host } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
+    ...(o.validators ? { validators: o.validators } : {}),
   });
   try {
     const config = buildMutatingWebhookConfiguration({
@@ -78,6 +83,7 @@ export async function startInjectionWebhook(o: InjectionWebhookOptions): Promise
       onChange: publishCertificate({
         kc: o.kc,
         configurations: [config.metadata?.name ?? WEBHOOK_CONFIGURATION_NAME],
+        ...(o.validatingConfigurations ? { validatingConfigurations: o.validatingConfigurations } : {}),
         server,
         ...(o.caPropagationDelayMs !== undefined ? { propagationDelayMs: o.caPropagationDelayMs } : {}),
       }),

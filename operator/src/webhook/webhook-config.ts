@@ -165,3 +165,22 @@ export async function patchCaBundle(
   );
   return true;
 }
+
+/** patchCaBundle for a ValidatingWebhookConfiguration (the LLMObservability policy check). */
+export async function patchValidatingCaBundle(kc: KubeConfig, name: string, caBundlePem: string): Promise<boolean> {
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  const current = await api.readValidatingWebhookConfiguration({ name });
+  const caBundle = Buffer.from(caBundlePem).toString('base64');
+  const ops: object[] = [];
+  (current.webhooks ?? []).forEach((w, i) => {
+    if (w.clientConfig.caBundle === caBundle) return;
+    ops.push({ op: 'test', path: `/webhooks/${i}/name`, value: w.name });
+    ops.push({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle });
+  });
+  if (ops.length === 0) return false;
+  await api.patchValidatingWebhookConfiguration(
+    { name, body: ops, fieldManager: CA_BUNDLE_FIELD_MANAGER },
+    setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+  );
+  return true;
+}
