@@ -6,10 +6,25 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type KubeConfig as KubeConfigType, KubeConfig, type V1Deployment, type V1Namespace, type V1Pod, VersionApi } from '@kubernetes/client-node';
+import {
+  KubeConfig,
+  type KubeConfig as KubeConfigType,
+  type V1Deployment,
+  type V1Namespace,
+  type V1Pod,
+  VersionApi,
+} from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ANNOTATION, API_VERSION, GROUP, KIND, PLURAL, POLICY_PLURAL, VERSION } from './api/v1alpha1/constants.ts';
+import {
+  ANNOTATION,
+  API_VERSION,
+  GROUP,
+  KIND,
+  PLURAL,
+  POLICY_PLURAL,
+  VERSION,
+} from './api/v1alpha1/constants.ts';
 import { KubeClusterWriter } from './controller/cluster-writer.ts';
 import { desiredState, injectionConfig } from './controller/desired.ts';
 import { LLMObservabilityReconciler } from './controller/llmobservability.ts';
@@ -20,9 +35,9 @@ import { Controller, enqueueOwner, mapSource } from './runtime/controller.ts';
 import { type Informer, informerFor } from './runtime/informer.ts';
 import { LeaderElector, leaseLock } from './runtime/leader.ts';
 import type { Request } from './runtime/reconciler.ts';
+import { serviceDnsNames } from './webhook/certs.ts';
 import type { ConfigSource, InjectionSource } from './webhook/podmutation/config.ts';
 import { defaultWebhookSettings, supportsNativeSidecars } from './webhook/podmutation/config.ts';
-import { serviceDnsNames } from './webhook/certs.ts';
 import { startInjectionWebhook } from './webhook/start.ts';
 
 const USAGE = `usage: llmobs-operator [flags]
@@ -61,7 +76,9 @@ async function listen(server: Server, addr: { host: string; port: number }, what
   ]);
 }
 
-function labelsOf(obj: { metadata?: { labels?: Record<string, string> } } | undefined): Record<string, string> | undefined {
+function labelsOf(
+  obj: { metadata?: { labels?: Record<string, string> } } | undefined,
+): Record<string, string> | undefined {
   return obj ? (obj.metadata?.labels ?? {}) : undefined;
 }
 
@@ -85,8 +102,14 @@ async function main(argv: string[]): Promise<number> {
         'metrics-bind-address': { type: 'string', default: ':8080' },
         'health-probe-bind-address': { type: 'string', default: ':8081' },
         'processor-image': { type: 'string', default: 'ghcr.io/llmobs/processor:0.1.0' },
-        'instrumentation-image-python': { type: 'string', default: 'ghcr.io/llmobs/autoinstrumentation-python:0.1.0' },
-        'instrumentation-image-nodejs': { type: 'string', default: 'ghcr.io/llmobs/autoinstrumentation-nodejs:0.1.0' },
+        'instrumentation-image-python': {
+          type: 'string',
+          default: 'ghcr.io/llmobs/autoinstrumentation-python:0.1.0',
+        },
+        'instrumentation-image-nodejs': {
+          type: 'string',
+          default: 'ghcr.io/llmobs/autoinstrumentation-nodejs:0.1.0',
+        },
         kubeconfig: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -108,7 +131,9 @@ async function main(argv: string[]): Promise<number> {
     formatters: { level: (label) => ({ level: label }) },
   });
   if (values['webhook-cert-dir']) {
-    log.fatal('--webhook-cert-dir (cert-manager mode) is not supported yet; use the self-managed certificate (--webhook-secret)');
+    log.fatal(
+      '--webhook-cert-dir (cert-manager mode) is not supported yet; use the self-managed certificate (--webhook-secret)',
+    );
     return 2;
   }
   const namespace = str('namespace') || process.env.POD_NAMESPACE || 'llmobs-system';
@@ -119,10 +144,14 @@ async function main(argv: string[]): Promise<number> {
   const abort = new AbortController();
 
   // Informers: every read of the reconciler and the webhooks is served from these caches.
-  const crs = informerFor<LLMObservability & { metadata: { name: string } }>(kc, `/apis/${GROUP}/${VERSION}/${PLURAL}`, {
-    name: PLURAL,
-    logger: log,
-  });
+  const crs = informerFor<LLMObservability & { metadata: { name: string } }>(
+    kc,
+    `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+    {
+      name: PLURAL,
+      logger: log,
+    },
+  );
   const policies = informerFor<LLMObservabilityPolicy & { metadata: { name: string } }>(
     kc,
     `/apis/${GROUP}/${VERSION}/${POLICY_PLURAL}`,
@@ -135,7 +164,13 @@ async function main(argv: string[]): Promise<number> {
     logger: log,
   });
   const pods = informerFor<V1Pod>(kc, '/api/v1/pods', { name: 'pods', logger: log });
-  const informers: Informer<never>[] = [crs, policies, namespaces, deployments, pods] as unknown as Informer<never>[];
+  const informers: Informer<never>[] = [
+    crs,
+    policies,
+    namespaces,
+    deployments,
+    pods,
+  ] as unknown as Informer<never>[];
   for (const i of informers) i.start();
 
   const nsLabels = (ns: string) => labelsOf(namespaces.get(ns));
@@ -147,12 +182,18 @@ async function main(argv: string[]): Promise<number> {
       pods
         .list(ns)
         .filter((p) => p.metadata?.annotations?.[ANNOTATION.appliedBy] === `${ns}/${name}`)
-        .map((p) => ({ name: p.metadata?.name ?? '', configHash: p.metadata?.annotations?.[ANNOTATION.configHash] })),
+        .map((p) => ({
+          name: p.metadata?.name ?? '',
+          configHash: p.metadata?.annotations?.[ANNOTATION.configHash],
+        })),
     readyReplicas: (ns, name) => deployments.get(name, ns)?.status?.readyReplicas,
   };
   const images = {
     processorImage: str('processor-image'),
-    languageImages: { python: str('instrumentation-image-python'), nodejs: str('instrumentation-image-nodejs') },
+    languageImages: {
+      python: str('instrumentation-image-python'),
+      nodejs: str('instrumentation-image-nodejs'),
+    },
   };
   const configSource: ConfigSource = {
     forNamespace(ns): InjectionSource[] {
@@ -235,9 +276,13 @@ async function main(argv: string[]): Promise<number> {
     watches: [
       mapSource(deployments, enqueueOwner({ apiVersion: API_VERSION, kind: KIND })),
       // A policy or namespace label change can move any resource's floor.
-      mapSource(policies, () => crs.list().map((c) => ({ namespace: c.metadata.namespace ?? '', name: c.metadata.name }))),
+      mapSource(policies, () =>
+        crs.list().map((c) => ({ namespace: c.metadata.namespace ?? '', name: c.metadata.name })),
+      ),
       mapSource(namespaces, (n) =>
-        crs.list(n.metadata?.name).map((c) => ({ namespace: c.metadata.namespace ?? '', name: c.metadata.name })),
+        crs
+          .list(n.metadata?.name)
+          .map((c) => ({ namespace: c.metadata.namespace ?? '', name: c.metadata.name })),
       ),
       mapSource(pods, (p): Request[] => {
         const by = p.metadata?.annotations?.[ANNOTATION.appliedBy];
@@ -252,7 +297,10 @@ async function main(argv: string[]): Promise<number> {
 
   const synced = await Promise.all(informers.map((i) => i.waitForSync(abort.signal)));
   ready = synced.every(Boolean);
-  log.info({ namespace, webhook: webhook.server.url, leaderElect: values['leader-elect'] === true }, 'operator started');
+  log.info(
+    { namespace, webhook: webhook.server.url, leaderElect: values['leader-elect'] === true },
+    'operator started',
+  );
 
   const runController = values['leader-elect']
     ? new LeaderElector({

@@ -105,6 +105,11 @@ export class ManagedProcess {
     );
   }
 
+  /** Sends `signal` and returns at once (e.g. SIGKILL to simulate a crash); see `exited()`. */
+  kill(signal: NodeJS.Signals): void {
+    if (this.running) this.#child.kill(signal);
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`. Safe to call more than once. */
   async stop(graceMs = 5_000): Promise<void> {
     if (!this.running) return;

@@ -25,7 +25,12 @@ const request = (spec: Record<string, unknown>): AdmissionRequest => ({
   namespace: 'llm-app',
   name: 'chat',
   operation: 'CREATE',
-  object: { apiVersion: 'llmobs.dev/v1alpha1', kind: 'LLMObservability', metadata: { name: 'chat', namespace: 'llm-app' }, spec },
+  object: {
+    apiVersion: 'llmobs.dev/v1alpha1',
+    kind: 'LLMObservability',
+    metadata: { name: 'chat', namespace: 'llm-app' },
+    spec,
+  },
 });
 
 test('refuses a resource asking for more capture than the policy allows, naming field and policy', () => {
@@ -40,16 +45,27 @@ test('refuses a resource asking for more capture than the policy allows, naming 
 });
 
 test('refuses a resource that redacts fewer entities than required', () => {
-  const res = policyValidator(view({ 'data-class': 'customer' })).validate(request({ redaction: { entities: ['email'] } }));
+  const res = policyValidator(view({ 'data-class': 'customer' })).validate(
+    request({ redaction: { entities: ['email'] } }),
+  );
   assert.equal((res as { allowed: boolean }).allowed, false);
-  assert.match((res as { status?: { message?: string } }).status?.message ?? '', /spec\.redaction\.entities: .*credit_card/);
+  assert.match(
+    (res as { status?: { message?: string } }).status?.message ?? '',
+    /spec\.redaction\.entities: .*credit_card/,
+  );
 });
 
 test('admits a compliant resource, and anything in a namespace the policy does not select', () => {
   assert.equal(
-    (policyValidator(view({ 'data-class': 'customer' })).validate(request({ contentCapture: 'redacted' })) as { allowed: boolean })
-      .allowed,
+    (
+      policyValidator(view({ 'data-class': 'customer' })).validate(
+        request({ contentCapture: 'redacted' }),
+      ) as { allowed: boolean }
+    ).allowed,
     true,
   );
-  assert.equal((policyValidator(view({})).validate(request({ contentCapture: 'full' })) as { allowed: boolean }).allowed, true);
+  assert.equal(
+    (policyValidator(view({})).validate(request({ contentCapture: 'full' })) as { allowed: boolean }).allowed,
+    true,
+  );
 });

@@ -29,7 +29,9 @@ export function policyValidator(view: PolicyView): Validator {
       const labels = view.namespaceLabels(ns);
       if (labels === undefined) {
         // Namespace not in the cache yet: admit, the reconciler still applies the floors.
-        return allowed(req, [`namespace ${ns} not known yet; policy floors are applied by the operator instead`]);
+        return allowed(req, [
+          `namespace ${ns} not known yet; policy floors are applied by the operator instead`,
+        ]);
       }
       const eff = effectiveConfig(obj, policiesFor(view.policies(), labels));
       if (eff.violations.length === 0) return allowed(req);
@@ -37,7 +39,11 @@ export function policyValidator(view: PolicyView): Validator {
       return {
         uid: req.uid,
         allowed: false,
-        status: { code: 403, reason: 'Forbidden', message: `${KIND} ${ns}/${obj.metadata?.name} is below a platform floor: ${message}` },
+        status: {
+          code: 403,
+          reason: 'Forbidden',
+          message: `${KIND} ${ns}/${obj.metadata?.name} is below a platform floor: ${message}`,
+        },
       };
     },
   };

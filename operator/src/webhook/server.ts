@@ -133,7 +133,10 @@ export function webhookApp(o: Omit<WebhookServerOptions, 'tls' | 'port' | 'host'
         return;
       }
       const response = await v.validate(parsed.request);
-      log.info({ path: v.path, uid: parsed.request.uid, name: parsed.request.name, allowed: response.allowed }, 'validated');
+      log.info(
+        { path: v.path, uid: parsed.request.uid, name: parsed.request.name, allowed: response.allowed },
+        'validated',
+      );
       res.json(review(response));
     });
   }

@@ -167,7 +167,11 @@ export async function patchCaBundle(
 }
 
 /** patchCaBundle for a ValidatingWebhookConfiguration (the LLMObservability policy check). */
-export async function patchValidatingCaBundle(kc: KubeConfig, name: string, caBundlePem: string): Promise<boolean> {
+export async function patchValidatingCaBundle(
+  kc: KubeConfig,
+  name: string,
+  caBundlePem: string,
+): Promise<boolean> {
   const api = kc.makeApiClient(AdmissionregistrationV1Api);
   const current = await api.readValidatingWebhookConfiguration({ name });
   const caBundle = Buffer.from(caBundlePem).toString('base64');

@@ -1,0 +1,319 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
+import { runPythonClient } from '../../test/harness/clients.ts';
+import { type ControlPlane, startControlPlane } from '../../test/harness/control-plane.ts';
+import { type Jaeger, startJaeger } from '../../test/harness/jaeger.ts';
+import { kubeApply, kubeRequest } from '../../test/harness/kube-apply.ts';
+import { type Kwok, startKwok } from '../../test/harness/kwok.ts';
+import { startProcessor } from '../../test/harness/llmobs-processor.ts';
+import { freePorts } from '../../test/harness/ports.ts';
+import { httpOk, ManagedProcess } from '../../test/harness/process.ts';
+import { type MockLlm, startMockLlm } from '../../test/mock-llm/server.ts';
+import type { LLMObservabilityStatus } from './api/v1alpha1/types.gen.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const crds = [
+  join(root, 'crds', 'llmobs.dev_llmobservabilities.yaml'),
+  join(root, 'crds', 'llmobs.dev_llmobservabilitypolicies.yaml'),
+];
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+type Resource = { metadata: { generation: number }; status?: LLMObservabilityStatus };
+
+describe('the operator process against a real control plane', () => {
+  let cp: ControlPlane;
+  let kwok: Kwok;
+  let operator: ManagedProcess;
+  let ports: number[];
+  let llm: MockLlm;
+  let jaeger: Jaeger;
+
+  const startOperator = async () => {
+    const [webhook, metrics, health] = ports as [number, number, number];
+    const proc = ManagedProcess.start({
+      name: 'llmobs-operator',
+      logDir: cp.dir,
+      command: process.execPath,
+      args: [
+        join(root, 'operator', 'src', 'main.ts'),
+        `--kubeconfig=${cp.kubeconfigPath}`,
+        '--namespace=llmobs-system',
+        '--leader-elect',
+        `--webhook-url=https://127.0.0.1:${webhook}`,
+        `--webhook-port=${webhook}`,
+        '--validating-webhook-configuration=llmobs',
+        `--metrics-bind-address=127.0.0.1:${metrics}`,
+        `--health-probe-bind-address=127.0.0.1:${health}`,
+        '--processor-image=llmobs/processor:test',
+      ],
+    });
+    await proc.waitUntil(() => httpOk(`http://127.0.0.1:${health}/readyz`), 'operator /readyz', 60_000);
+    return proc;
+  };
+
+  const resource = async (name: string): Promise<Resource> =>
+    (await cp.kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: 'llmobs.dev',
+      version: 'v1alpha1',
+      namespace: 'llm-app',
+      plural: 'llmobservabilities',
+      name,
+    })) as Resource;
+
+  before(async () => {
+    [cp, llm, jaeger] = await Promise.all([
+      startControlPlane({ scheduler: true, controllerManager: true, crds }),
+      startMockLlm(),
+      startJaeger(),
+    ]);
+    kwok = await startKwok(cp);
+    await kwok.addNode('node-0');
+    ports = await freePorts(3);
+    await kubeApply(cp, [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'llmobs-system' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'llm-app', labels: { 'data-class': 'customer' } } as { name: string },
+      },
+      {
+        apiVersion: 'llmobs.dev/v1alpha1',
+        kind: 'LLMObservabilityPolicy',
+        metadata: { name: 'customer-data' },
+        spec: {
+          namespaceSelector: { matchLabels: { 'data-class': 'customer' } },
+          contentCapture: { maxLevel: 'redacted' },
+          exporters: { allowedEndpoints: ['http://tempo.observability:*'] },
+        },
+      },
+      // What the chart installs; the operator keeps its caBundle current.
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name: 'llmobs' },
+        webhooks: [
+          {
+            name: 'validate.llmobservabilities.llmobs.dev',
+            admissionReviewVersions: ['v1'],
+            sideEffects: 'None',
+            failurePolicy: 'Fail',
+            clientConfig: {
+              url: `https://127.0.0.1:${ports[0]}/validate-llmobs-dev-v1alpha1-llmobservability`,
+            },
+            rules: [
+              {
+                apiGroups: ['llmobs.dev'],
+                apiVersions: ['v1alpha1'],
+                operations: ['CREATE', 'UPDATE'],
+                resources: ['llmobservabilities'],
+              },
+            ],
+          },
+        ],
+      },
+    ]);
+    operator = await startOperator();
+  });
+  after(async () => {
+    await operator?.stop();
+    await kwok?.stop();
+    await cp?.stop();
+    await llm?.close();
+    await jaeger?.stop();
+  });
+
+  test('a resource gets a running gateway and reports Ready with observedGeneration', async () => {
+    await kubeApply(cp, [
+      {
+        apiVersion: 'llmobs.dev/v1alpha1',
+        kind: 'LLMObservability',
+        metadata: { name: 'chat', namespace: 'llm-app' },
+        spec: {
+          selector: { matchLabels: { app: 'chat' } },
+          contentCapture: 'redacted',
+          exporters: [{ name: 'tempo', endpoint: 'http://tempo.observability:4318' }],
+        },
+      },
+    ]);
+    const cr = await until('Ready=True', async () => {
+      const r = await resource('chat');
+      return r.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True') ? r : undefined;
+    });
+    assert.equal(cr.status?.observedGeneration, cr.metadata.generation);
+    assert.equal(cr.status?.processorEndpoint, 'http://llmobs-processor-chat.llm-app.svc:4318');
+    assert.match(
+      cr.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '',
+      /held at none/,
+      'redacted capture fails closed for now',
+    );
+  });
+
+  test('the policy-validating webhook refuses a resource above the floor, naming the field', async () => {
+    const res = await kubeRequest(
+      cp,
+      'POST',
+      '/apis/llmobs.dev/v1alpha1/namespaces/llm-app/llmobservabilities',
+      JSON.stringify({
+        apiVersion: 'llmobs.dev/v1alpha1',
+        kind: 'LLMObservability',
+        metadata: { name: 'leaky', namespace: 'llm-app' },
+        spec: {
+          contentCapture: 'full',
+          exporters: [{ name: 'x', endpoint: 'https://collector.example.com:4318' }],
+        },
+      }),
+    );
+    assert.equal(res.status, 403, res.body);
+    const message = (JSON.parse(res.body) as { message: string }).message;
+    assert.match(
+      message,
+      /denied the request: .*spec\.contentCapture: contentCapture full exceeds the maximum redacted/,
+    );
+    assert.match(message, /spec\.exporters\[x\]\.endpoint/);
+  });
+
+  let pod: V1Pod;
+  test('a selected pod comes back instrumented for the gateway, kwok runs it, and status counts it', async () => {
+    const core = cp.kubeConfig().makeApiClient(CoreV1Api);
+    pod = await core.createNamespacedPod({
+      namespace: 'llm-app',
+      body: {
+        metadata: { name: 'chat-0', labels: { app: 'chat' } },
+        spec: { nodeName: 'node-0', containers: [{ name: 'app', image: 'example.invalid/chat:1' }] },
+      },
+    });
+    const env = Object.fromEntries((pod.spec?.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://llmobs-processor-chat.llm-app.svc:4318');
+    assert.equal(env.OTEL_EXPORTER_OTLP_PROTOCOL, 'http/protobuf');
+    assert.equal(
+      env.TRACELOOP_TRACE_CONTENT,
+      'false',
+      'content capture is off while redaction is unavailable',
+    );
+    const status = (await resource('chat')).status;
+    assert.equal(pod.metadata?.annotations?.['llmobs.dev/injection-status'], 'injected');
+    assert.equal(pod.metadata?.annotations?.['llmobs.dev/config-hash'], status?.configHash);
+    await until('the pod Running and counted', async () => {
+      const p = await core.readNamespacedPod({ namespace: 'llm-app', name: 'chat-0' });
+      const s = (await resource('chat')).status;
+      return p.status?.phase === 'Running' && s?.instrumentedPods === 1 ? true : undefined;
+    });
+  });
+
+  test('the env the webhook injected sends a real Python client’s spans through the rendered processor config to Jaeger', async () => {
+    const core = cp.kubeConfig().makeApiClient(CoreV1Api);
+    const cm = await core.readNamespacedConfigMap({ namespace: 'llm-app', name: 'llmobs-processor-chat' });
+    const config = yaml.load(cm.data?.['config.yaml'] ?? '') as {
+      receivers: { otlp: { protocols: Record<string, { endpoint: string }> } };
+      exporters: Record<string, { endpoint: string }>;
+      extensions: { health_check: { endpoint: string } };
+      service: { telemetry: { metrics: { address: string } } };
+    };
+    // The rendered config as the gateway would run it, with this machine's addresses in place of the
+    // cluster's: loopback ports for the listeners, the test's Jaeger for the Tempo exporter.
+    config.receivers.otlp.protocols = {
+      http: { endpoint: '127.0.0.1:{{port:http}}' },
+      grpc: { endpoint: '127.0.0.1:{{port:grpc}}' },
+    };
+    config.extensions.health_check.endpoint = '127.0.0.1:{{port:health}}';
+    config.service.telemetry.metrics.address = '127.0.0.1:{{port:metrics}}';
+    assert.deepEqual(Object.keys(config.exporters), ['otlp_http/tempo']);
+    (config.exporters['otlp_http/tempo'] as { endpoint: string }).endpoint = jaeger.otlpHttpEndpoint;
+    const processor = await startProcessor({ config: yaml.dump(config) });
+    try {
+      // What the kubelet would hand the container: downward-API fields filled in, $(VAR) expanded.
+      const fields: Record<string, string> = {
+        'metadata.name': 'chat-0',
+        'metadata.namespace': 'llm-app',
+        'spec.nodeName': 'node-0',
+        'metadata.uid': pod.metadata?.uid ?? '',
+        'status.podIP': '10.244.0.9',
+        'status.hostIP': '127.0.0.1',
+      };
+      const env: Record<string, string> = {};
+      for (const e of pod.spec?.containers[0]?.env ?? []) {
+        const raw = e.value ?? fields[e.valueFrom?.fieldRef?.fieldPath ?? ''];
+        if (raw !== undefined)
+          env[e.name] = raw.replace(/\$\(([A-Za-z0-9_]+)\)/g, (m, v: string) => env[v] ?? m);
+      }
+      await runPythonClient({
+        variant: 'openai-v2',
+        scenario: 'chat',
+        llmBaseUrl: llm.url,
+        otlpEndpoint: processor.otlpHttpEndpoint,
+        serviceName: 'chat',
+        env: {
+          ...env,
+          OTEL_EXPORTER_OTLP_ENDPOINT: processor.otlpHttpEndpoint,
+          OTEL_SERVICE_NAME: 'chat-injected',
+        },
+      });
+      const spans = await jaeger.waitForSpans(
+        'chat-injected',
+        (s) => s.attributes['gen_ai.usage.input_tokens'] !== undefined,
+        30_000,
+      );
+      assert.ok(spans.length >= 1);
+      assert.equal(
+        spans[0]?.resource['k8s.namespace.name'],
+        'llm-app',
+        'resource attributes from the injected env',
+      );
+    } finally {
+      await processor.stop();
+    }
+  });
+
+  test('killed mid-flight and restarted, the operator converges on what changed while it was down', async () => {
+    const before = (await resource('chat')).status?.configHash;
+    operator.kill('SIGKILL');
+    await operator.exited();
+    // The validating webhook (failurePolicy Fail) refuses resource edits while no replica serves it, as
+    // in any cluster; a policy change is what can still happen meanwhile, and it moves this resource.
+    await kubeApply(cp, [
+      {
+        apiVersion: 'llmobs.dev/v1alpha1',
+        kind: 'LLMObservabilityPolicy',
+        metadata: { name: 'customer-data' },
+        spec: {
+          namespaceSelector: { matchLabels: { 'data-class': 'customer' } },
+          contentCapture: { maxLevel: 'redacted' },
+          exporters: { allowedEndpoints: ['http://jaeger.observability:*'] },
+        },
+      },
+    ]);
+    operator = await startOperator();
+    const r = await until('the new generation observed', async () => {
+      const x = await resource('chat');
+      return x.status?.observedGeneration === x.metadata.generation && x.status.configHash !== before
+        ? x
+        : undefined;
+    });
+    assert.equal(r.status?.outdatedPods, 1, 'the pod instrumented before the change is reported outdated');
+    assert.equal(r.status?.instrumentedPods, 0);
+    const compliant = r.status?.conditions?.find((c) => c.type === 'PolicyCompliant');
+    assert.equal(compliant?.status, 'False');
+    assert.match(
+      compliant?.message ?? '',
+      /endpoint http:\/\/tempo\.observability:4318 is not allowed by policy customer-data/,
+    );
+  });
+});
