@@ -59,6 +59,7 @@ test('secret-backed headers are referenced by env name; the secret never appears
   const exporter = (config.exporters as Record<string, { headers: Record<string, string> }>)[
     'otlp_http/datadog'
   ];
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the processor's own ${env:VAR} syntax, not a JS template
   assert.equal(exporter?.headers['DD-API-KEY'], '${env:LLMOBS_DATADOG_DD_API_KEY}');
   assert.deepEqual(processorAccepts(config, { LLMOBS_DATADOG_DD_API_KEY: 'k' }), []);
 });
