@@ -136,7 +136,7 @@ service:
 `);
     assert.ok(
       errors.includes(
-        'processors.redactor: unknown type: "redactor" for id: "redactor" (valid values: [memory_limiter])',
+        'processors.redactor: unknown type: "redactor" for id: "redactor" (valid values: [memory_limiter llm_redaction])',
       ),
       errors.join('\n'),
     );

@@ -4,6 +4,7 @@ import { otlpGrpcExporterFactory } from '../exporters/otlpgrpc/factory.ts';
 import { otlpHttpExporterFactory } from '../exporters/otlphttp/factory.ts';
 import { healthCheckFactory } from '../extensions/healthcheck/factory.ts';
 import { memoryLimiterFactory } from '../processors/memorylimiter/factory.ts';
+import { redactionFactory } from '../processors/redaction/factory.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.ts';
 
 export type Section = 'receivers' | 'processors' | 'exporters' | 'extensions';
@@ -47,6 +48,7 @@ export function defaultRegistry(): Registry {
   return new Registry([
     otlpReceiverFactory,
     memoryLimiterFactory,
+    redactionFactory,
     otlpHttpExporterFactory,
     otlpGrpcExporterFactory,
     debugExporterFactory,
