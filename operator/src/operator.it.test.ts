@@ -159,11 +159,7 @@ describe('the operator process against a real control plane', () => {
     });
     assert.equal(cr.status?.observedGeneration, cr.metadata.generation);
     assert.equal(cr.status?.processorEndpoint, 'http://llmobs-processor-chat.llm-app.svc:4318');
-    assert.match(
-      cr.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '',
-      /held at none/,
-      'redacted capture fails closed for now',
-    );
+    assert.equal(cr.status?.conditions?.find((c) => c.type === 'PolicyCompliant')?.status, 'True');
   });
 
   test('the policy-validating webhook refuses a resource above the floor, naming the field', async () => {
@@ -205,8 +201,8 @@ describe('the operator process against a real control plane', () => {
     assert.equal(env.OTEL_EXPORTER_OTLP_PROTOCOL, 'http/protobuf');
     assert.equal(
       env.TRACELOOP_TRACE_CONTENT,
-      'false',
-      'content capture is off while redaction is unavailable',
+      'true',
+      'redacted capture: content is recorded, the processor redacts it',
     );
     const status = (await resource('chat')).status;
     assert.equal(pod.metadata?.annotations?.['llmobs.dev/injection-status'], 'injected');
@@ -257,6 +253,7 @@ describe('the operator process against a real control plane', () => {
       await runPythonClient({
         variant: 'openai-v2',
         scenario: 'chat',
+        prompt: 'My email is jane.doe@example.com and my card is 4111 1111 1111 1111; where is my order?',
         llmBaseUrl: llm.url,
         otlpEndpoint: processor.otlpHttpEndpoint,
         serviceName: 'chat',
@@ -277,6 +274,12 @@ describe('the operator process against a real control plane', () => {
         'llm-app',
         'resource attributes from the injected env',
       );
+      // Captured because the resource asks for redacted content, and redacted on the way through.
+      const input = String(spans[0]?.attributes['gen_ai.input.messages'] ?? '');
+      assert.match(input, /<EMAIL>/);
+      assert.match(input, /<CREDIT_CARD>/);
+      assert.doesNotMatch(input, /jane\.doe@example\.com|4111 1111 1111 1111/);
+      assert.doesNotThrow(() => JSON.parse(input), 'still valid JSON');
     } finally {
       await processor.stop();
     }

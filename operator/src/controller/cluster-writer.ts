@@ -37,6 +37,14 @@ export class KubeClusterWriter implements ClusterWriter {
     await this.#objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
 
+  async createIfAbsent(obj: KubernetesObject): Promise<void> {
+    try {
+      await this.#objects.create(obj, undefined, undefined, FIELD_MANAGER);
+    } catch (err) {
+      if (!(err instanceof ApiException && err.code === 409)) throw err;
+    }
+  }
+
   async delete(apiVersion: string, kind: string, namespace: string, name: string): Promise<void> {
     try {
       await this.#objects.delete({ apiVersion, kind, metadata: { name, namespace } });

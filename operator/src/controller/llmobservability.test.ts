@@ -40,6 +40,10 @@ class FakeCluster implements Stores, ClusterWriter {
     if (this.failApply) throw new Error('admission webhook denied the request');
     this.applied.push(obj);
   }
+  created: KubernetesObject[] = [];
+  async createIfAbsent(obj: KubernetesObject) {
+    if (!this.created.some((o) => o.metadata?.name === obj.metadata?.name)) this.created.push(obj);
+  }
   async delete(_apiVersion: string, kind: string, ns: string, name: string) {
     this.deleted.push(`${kind}/${ns}/${name}`);
   }
@@ -194,4 +198,26 @@ test('no usable exporter: Ready=False with reason NoExporter', async () => {
   fake.ready.set('llm-app/llmobs-processor-chat', 1);
   await r.reconcile({ namespace: 'llm-app', name: 'chat' });
   assert.equal(fake.condition('Ready')?.reason, 'NoExporter');
+});
+
+test('hash redaction in gateway mode creates the key Secret once and mounts it; the config points at it', async () => {
+  const { fake, r } = setup({
+    redaction: { action: 'hash' },
+    exporters: [{ name: 't', endpoint: 'http://t:4318' }],
+  });
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.deepEqual(
+    fake.created.map((o) => `${o.kind}/${o.metadata?.name}`),
+    ['Secret/llmobs-processor-chat-hmac'],
+  );
+  const dep = fake.applied.find((o) => o.kind === 'Deployment') as {
+    spec: { template: { spec: { volumes: { name: string; secret?: { secretName: string } }[] } } };
+  };
+  assert.equal(
+    dep.spec.template.spec.volumes.find((v) => v.name === 'hmac')?.secret?.secretName,
+    'llmobs-processor-chat-hmac',
+  );
+  const cm = fake.applied.find((o) => o.kind === 'ConfigMap') as { data: Record<string, string> };
+  assert.match(cm.data['config.yaml'] ?? '', /key_file: \/etc\/llmobs\/hmac\/key/);
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CONDITION } from '../api/v1alpha1/constants.ts';
 import type { LLMObservabilityStatus } from '../api/v1alpha1/types.gen.ts';
@@ -7,6 +8,7 @@ import {
   gatewayEndpoint,
   gatewayName,
   gatewayService,
+  hmacSecret,
 } from '../manifests/gateway.ts';
 import { configHash } from '../manifests/hash.ts';
 import { type Condition, withCondition } from './conditions.ts';
@@ -52,6 +54,7 @@ export class LLMObservabilityReconciler {
       this.#stores.policies(),
       this.#stores.namespaceLabels(req.namespace) ?? {},
     );
+    const hashing = eff.redactionAction === 'hash' && eff.mode === 'gateway';
     const params = {
       owner: cr,
       rendered,
@@ -59,6 +62,7 @@ export class LLMObservabilityReconciler {
       image: cr.spec?.processor?.image ?? this.#o.processorImage,
       replicas: eff.replicas,
       ...(resources ? { resources } : {}),
+      ...(hashing ? { hmacSecretName: `${gatewayName(cr)}-hmac` } : {}),
     };
 
     let conditions: Condition[] = [...((cr as { status?: LLMObservabilityStatus }).status?.conditions ?? [])];
@@ -73,6 +77,7 @@ export class LLMObservabilityReconciler {
     let processorReady: boolean;
     let requeueAfterMs: number | undefined;
     try {
+      if (hashing) await this.#writer.createIfAbsent(hmacSecret(cr, randomBytes(32)));
       // The ConfigMap is needed in both modes: sidecars mount it too.
       await this.#writer.apply(gatewayConfigMap(params));
       if (eff.mode === 'gateway') {
@@ -131,7 +136,10 @@ export class LLMObservabilityReconciler {
       noExporter
         ? 'no exporter is configured or allowed; telemetry is accepted and logged but not exported'
         : processorReady
-          ? (eff.captureNote ?? 'instrumented pods send telemetry through the processor')
+          ? (eff.captureNote ??
+            (eff.redactionAction === 'hash' && eff.mode === 'sidecar'
+              ? 'redaction masks instead of hashing in sidecar mode (the HMAC key is mounted by gateways only)'
+              : 'instrumented pods send telemetry through the processor'))
           : 'waiting for the processor',
     );
 

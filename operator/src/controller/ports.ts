@@ -21,6 +21,8 @@ export type EventType = 'Normal' | 'Warning';
 /** The writes a reconcile makes. Server-side apply, so repeated applies are no-ops on the server. */
 export interface ClusterWriter {
   apply(obj: KubernetesObject): Promise<void>;
+  /** Creates `obj` unless it exists (its content is then left alone, e.g. a generated key). */
+  createIfAbsent(obj: KubernetesObject): Promise<void>;
   /** Deletes if present; absent is success. */
   delete(apiVersion: string, kind: string, namespace: string, name: string): Promise<void>;
   patchStatus(namespace: string, name: string, status: LLMObservabilityStatus): Promise<void>;

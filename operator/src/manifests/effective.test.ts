@@ -61,11 +61,18 @@ test('an exporter to an endpoint a policy does not allow is disabled, others sta
   );
 });
 
-test('redacted capture is injected as none until the processor can redact (fail closed)', () => {
+test('redacted capture reaches pods when the processor redacts, and is held at none when it cannot (fail closed)', () => {
   const eff = effectiveConfig(cr({ contentCapture: 'redacted' }), []);
-  assert.equal(eff.contentCapture, 'redacted');
-  assert.equal(eff.injectedContentCapture, 'none');
-  assert.match(eff.captureNote ?? '', /llm_redaction/);
+  assert.equal(eff.injectedContentCapture, 'redacted');
+  assert.equal(eff.captureNote, undefined);
+  const without = effectiveConfig(cr({ contentCapture: 'redacted' }), [], {
+    redaction: false,
+    cost: false,
+    cardinality: false,
+  });
+  assert.equal(without.contentCapture, 'redacted');
+  assert.equal(without.injectedContentCapture, 'none');
+  assert.match(without.captureNote ?? '', /llm_redaction/);
 });
 
 test('defaults: no content, gateway with one replica, full sampling', () => {

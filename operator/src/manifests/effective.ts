@@ -9,11 +9,19 @@ export type ExporterSpec = NonNullable<LLMObservabilitySpec['exporters']>[number
 const CAPTURE_ORDER: readonly ContentCapture[] = ['none', 'redacted', 'full'];
 
 /**
- * What the processor distribution can do today. Content capture is only switched on in pods when a
- * redacting processor sits in the path: until llm_redaction exists, `redacted` is held at `none`
- * (fail closed) and the reason is reported.
+ * What the processor distribution can do. Content capture is only switched on in pods when a
+ * redacting processor sits in the path: without llm_redaction, `redacted` would be held at `none`
+ * (fail closed) and the reason reported.
  */
-export const PROCESSOR_CAPABILITIES = { redaction: false, cost: false, cardinality: false } as const;
+export const PROCESSOR_CAPABILITIES: {
+  readonly redaction: boolean;
+  readonly cost: boolean;
+  readonly cardinality: boolean;
+} = {
+  redaction: true,
+  cost: false,
+  cardinality: false,
+};
 
 /** A policy floor the resource asked to go below, and what the operator did about it. */
 export interface Violation {
@@ -62,6 +70,7 @@ function endpointAllowed(endpoint: string, allowed: readonly string[]): boolean 
 export function effectiveConfig(
   cr: LLMObservability,
   policies: readonly LLMObservabilityPolicy[],
+  capabilities: typeof PROCESSOR_CAPABILITIES = PROCESSOR_CAPABILITIES,
 ): EffectiveConfig {
   const spec = cr.spec ?? {};
   const violations: Violation[] = [];
@@ -110,7 +119,7 @@ export function effectiveConfig(
 
   let injected = capture;
   let captureNote: string | undefined;
-  if (capture === 'redacted' && !PROCESSOR_CAPABILITIES.redaction) {
+  if (capture === 'redacted' && !capabilities.redaction) {
     injected = 'none';
     captureNote =
       'contentCapture redacted is held at none until the processor ships llm_redaction (fail closed)';

@@ -4,12 +4,13 @@ import type {
   V1EnvVar,
   V1OwnerReference,
   V1ResourceRequirements,
+  V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { ANNOTATION, API_VERSION, KIND } from '../api/v1alpha1/constants.ts';
 import type { RenderedProcessorConfig } from './processor-config.ts';
-import { PROCESSOR_PORTS } from './processor-config.ts';
+import { HMAC_KEY_DIR, PROCESSOR_PORTS } from './processor-config.ts';
 import type { LLMObservability } from './resources.ts';
 
 export const CONFIG_FILE = 'config.yaml';
@@ -22,6 +23,8 @@ export interface GatewayParams {
   readonly image: string;
   readonly replicas: number;
   readonly resources?: V1ResourceRequirements;
+  /** Secret with the redaction HMAC key (action hash), mounted at HMAC_KEY_DIR. */
+  readonly hmacSecretName?: string;
 }
 
 /** Name shared by the gateway's ConfigMap, Deployment and Service. */
@@ -147,10 +150,18 @@ export function gatewayDeployment(p: GatewayParams): V1Deployment {
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ['ALL'] },
               },
-              volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
+              volumeMounts: [
+                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                ...(p.hmacSecretName ? [{ name: 'hmac', mountPath: HMAC_KEY_DIR, readOnly: true }] : []),
+              ],
             },
           ],
-          volumes: [{ name: 'config', configMap: { name: gatewayName(p.owner) } }],
+          volumes: [
+            { name: 'config', configMap: { name: gatewayName(p.owner) } },
+            ...(p.hmacSecretName
+              ? [{ name: 'hmac', secret: { secretName: p.hmacSecretName, defaultMode: 0o440 } }]
+              : []),
+          ],
         },
       },
     },
@@ -175,4 +186,20 @@ export function memoryLimitMib(resources: V1ResourceRequirements | undefined): n
     T: 1e12 / 2 ** 20,
   };
   return Math.max(32, Math.floor(Number(m[1]) * (factor[m[2] ?? ''] ?? 1) * 0.8));
+}
+
+/** The redaction key Secret of a gateway: created once with a random key, never rewritten, owned by the resource. */
+export function hmacSecret(owner: LLMObservability, key: Buffer): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: `${gatewayName(owner)}-hmac`.slice(0, 253),
+      namespace: owner.metadata.namespace,
+      labels: gatewayLabels(owner),
+      ownerReferences: [ownerRef(owner)],
+    },
+    type: 'Opaque',
+    data: { key: key.toString('base64') },
+  };
 }

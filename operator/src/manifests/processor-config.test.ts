@@ -94,3 +94,47 @@ test('with no allowed exporter the processor still runs, logging instead of expo
   assert.deepEqual(Object.keys(config.exporters as object), ['debug']);
   assert.deepEqual(processorAccepts(config), []);
 });
+
+test('redaction is always in the pipeline, with the policy floor’s entities and the custom patterns', () => {
+  const eff = effectiveConfig(
+    cr({
+      redaction: { entities: ['email'], customPatterns: [{ name: 'ticket', regex: 'TCK-[0-9]{8}' }] },
+      exporters: [{ name: 't', endpoint: 'http://t:4318' }],
+    }),
+    [
+      {
+        apiVersion: 'llmobs.dev/v1alpha1',
+        kind: 'LLMObservabilityPolicy',
+        metadata: { name: 'cards' },
+        spec: { redaction: { requiredEntities: ['credit_card'] } },
+      },
+    ],
+  );
+  const { config } = renderProcessorConfig(eff, { memoryLimitMib: 100 });
+  const red = (config.processors as Record<string, Record<string, unknown>>).llm_redaction;
+  assert.deepEqual(red?.entities, ['credit_card', 'email']);
+  assert.deepEqual(red?.custom_patterns, [{ name: 'ticket', regex: 'TCK-[0-9]{8}' }]);
+  assert.equal(red?.action, 'mask');
+  const traces = (config.service as { pipelines: Record<string, { processors: string[] }> }).pipelines.traces;
+  assert.deepEqual(traces?.processors, ['memory_limiter', 'llm_redaction']);
+  assert.deepEqual(processorAccepts(config), []);
+});
+
+test('hash redaction reads the gateway’s mounted key; a sidecar masks instead', () => {
+  const gw = renderProcessorConfig(effectiveConfig(cr({ redaction: { action: 'hash' } }), []), {
+    memoryLimitMib: 100,
+  });
+  const red = (gw.config.processors as Record<string, Record<string, unknown>>).llm_redaction;
+  assert.equal(red?.action, 'hash');
+  assert.deepEqual(red?.hmac, { key_file: '/etc/llmobs/hmac/key' });
+  const sc = renderProcessorConfig(
+    effectiveConfig(cr({ redaction: { action: 'hash' }, processor: { mode: 'sidecar' } }), []),
+    {
+      memoryLimitMib: 100,
+    },
+  );
+  assert.equal(
+    (sc.config.processors as Record<string, Record<string, unknown>>).llm_redaction?.action,
+    'mask',
+  );
+});

@@ -16,6 +16,10 @@ export interface RenderedProcessorConfig {
 
 export const PROCESSOR_PORTS = { grpc: 4317, http: 4318, metrics: 8888, health: 13133 } as const;
 
+/** Where the gateway mounts its HMAC key Secret (redaction action `hash`). */
+export const HMAC_KEY_DIR = '/etc/llmobs/hmac';
+export const HMAC_KEY_FILE = `${HMAC_KEY_DIR}/key`;
+
 function envName(exporter: string, header: string): string {
   return `LLMOBS_${exporter}_${header}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
 }
@@ -60,7 +64,18 @@ export function renderProcessorConfig(
     exporters.debug = { verbosity: 'basic' };
     exporterIds.push('debug');
   }
-  const processors = ['memory_limiter'];
+  // Redaction runs whatever the capture level: prompts also leak through errors, tool results and logs.
+  // `hash` needs the key Secret only gateways mount; sidecars mask instead (status says so).
+  const action = eff.redactionAction === 'hash' && eff.mode === 'gateway' ? 'hash' : 'mask';
+  const redaction: Record<string, unknown> = {
+    entities: [...eff.redactionEntities],
+    action,
+    ...(eff.customPatterns.length > 0
+      ? { custom_patterns: eff.customPatterns.map((p) => ({ name: p.name, regex: p.regex })) }
+      : {}),
+    ...(action === 'hash' ? { hmac: { key_file: HMAC_KEY_FILE } } : {}),
+  };
+  const processors = ['memory_limiter', 'llm_redaction'];
   const pipeline = { receivers: ['otlp'], processors, exporters: exporterIds };
   return {
     config: {
@@ -80,6 +95,7 @@ export function renderProcessorConfig(
           limit_mib: opts.memoryLimitMib,
           spike_limit_mib: Math.max(1, Math.floor(opts.memoryLimitMib / 5)),
         },
+        llm_redaction: redaction,
       },
       exporters,
       service: {
