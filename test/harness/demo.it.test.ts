@@ -17,5 +17,9 @@ test('make demo’s flow runs end to end: both clients’ LLM calls reach Jaeger
     assert.match(line, /input_tokens=\d+ output_tokens=\d+/);
   }
   assert.equal(stdout.match(/ Running 10\.244\./g)?.length, 2, `two pods running on kwok:\n${stdout}`);
+  const prompt = stdout.split('\n').find((l) => l.includes('prompt as stored'));
+  assert.ok(prompt, `the captured prompt is shown:\n${stdout}`);
+  assert.match(prompt, /<EMAIL>.*<CREDIT_CARD>/);
+  assert.doesNotMatch(prompt, /jane\.doe@example\.com|4111 1111 1111 1111/);
   assert.match(stdout, /demo complete/);
 });

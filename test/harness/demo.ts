@@ -53,7 +53,7 @@ try {
           },
         },
       },
-      processors: { memory_limiter: { check_interval: '1s', limit_mib: 512 } },
+      processors: { memory_limiter: { check_interval: '1s', limit_mib: 512 }, llm_redaction: {} },
       exporters: {
         'otlp_grpc/jaeger': { endpoint: jaeger.otlpGrpcEndpoint, tls: { insecure: true } },
         debug: { verbosity: 'basic' },
@@ -64,7 +64,7 @@ try {
         pipelines: {
           traces: {
             receivers: ['otlp'],
-            processors: ['memory_limiter'],
+            processors: ['memory_limiter', 'llm_redaction'],
             exporters: ['otlp_grpc/jaeger', 'debug'],
           },
         },
@@ -115,6 +115,8 @@ try {
     llmBaseUrl: llm.url,
     otlpEndpoint: endpoint,
     serviceName: 'support-bot-python',
+    captureContent: true,
+    prompt: 'Hi, I am jane.doe@example.com, card 4111 1111 1111 1111. Where is my order?',
   });
   await runNodeClient({
     scenario: 'chat',
@@ -136,6 +138,9 @@ try {
         `  ${service.padEnd(20)} ${s.name.padEnd(26)} model=${String(a['gen_ai.request.model'])} ` +
           `input_tokens=${String(a['gen_ai.usage.input_tokens'])} output_tokens=${String(a['gen_ai.usage.output_tokens'])}`,
       );
+      const input = a['gen_ai.input.messages'];
+      if (input !== undefined)
+        say(`  ${''.padEnd(20)} prompt as stored (redacted by the processor): ${String(input)}`);
     }
   }
   const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'llm-app' });
