@@ -7,6 +7,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 source "$HERE/versions.env"
+# LLMOBS_<NAME>=... overrides a pinned version for one run (trying a new release, or a failing build in a test).
+for v in $(sed -n 's/^\([A-Z0-9_]*\)=.*/\1/p' "$HERE/versions.env"); do
+  o="LLMOBS_$v"
+  if [ -n "${!o:-}" ]; then printf -v "$v" '%s' "${!o}"; fi
+done
 CACHE=${LLMOBS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmobs}
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
