@@ -1,0 +1,163 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type Context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { countSpans } from './otlp-wire.ts';
+
+/**
+ * The benchmark's payload: OTLP/protobuf ExportTraceServiceRequests of spans recorded by the real
+ * OpenTelemetry JS SDK (sdk-trace 3.1) and encoded by its own serializer (otlp-transformer), shaped
+ * like an instrumented LLM service: per trace an HTTP server span and chat-completion client spans
+ * with gen_ai.* attributes and a prompt and a completion of a few hundred bytes as span events.
+ * Built once per run, written to a file, and sent unchanged to both targets.
+ */
+
+const WORDS = (
+  'the a customer order refund invoice policy account shipping delay within days please summarise ' +
+  'explain why how when support ticket escalate model answer context retrieval document section ' +
+  'paragraph table total amount currency euro dollar update address email phone number status ' +
+  'pending approved rejected review request reply politely concise bullet points json format'
+).split(' ');
+
+/** A small deterministic PRNG: the same texts and sizes every run (ids and timestamps come from the SDK). */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function text(rand: () => number, bytes: number): string {
+  const out: string[] = [];
+  let n = 0;
+  while (n < bytes) {
+    const w = WORDS[Math.floor(rand() * WORDS.length)] ?? 'x';
+    out.push(w);
+    n += w.length + 1;
+  }
+  return out.join(' ');
+}
+
+export interface PayloadOptions {
+  /** Distinct request bodies to build; the load generator cycles through them. */
+  readonly requests: number;
+  readonly spansPerRequest: number;
+  /** Spans per trace: one server span and `spansPerTrace - 1` chat spans. */
+  readonly spansPerTrace?: number;
+}
+
+async function recordRequest(seed: number, spansPerRequest: number, spansPerTrace: number) {
+  const rand = prng(seed);
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': 'chat-api',
+      'service.version': '1.8.2',
+      'deployment.environment.name': 'production',
+      'k8s.namespace.name': 'llm-app',
+      'k8s.deployment.name': 'chat-api',
+      'k8s.pod.name': `chat-api-7d9f8b6c5-${(seed % 97).toString(36)}x2lq`,
+      'k8s.node.name': 'node-a',
+      'telemetry.sdk.language': 'nodejs',
+      'telemetry.sdk.name': 'opentelemetry',
+      'telemetry.sdk.version': '3.1.0',
+    }),
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  });
+  const tracer = provider.getTracer('@opentelemetry/instrumentation-openai', '0.22.0');
+  let recorded = 0;
+  while (recorded < spansPerRequest) {
+    const inTrace = Math.min(spansPerTrace, spansPerRequest - recorded);
+    const server = tracer.startSpan('POST /v1/chat', {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': 'POST',
+        'http.route': '/v1/chat',
+        'url.path': '/v1/chat',
+        'http.response.status_code': 200,
+        'user_agent.original': 'chat-web/4.2',
+      },
+    });
+    const ctx: Context = trace.setSpan(ROOT_CONTEXT, server);
+    for (let i = 1; i < inTrace; i++) {
+      const input = 200 + Math.floor(rand() * 600);
+      const output = 50 + Math.floor(rand() * 400);
+      const span = tracer.startSpan(
+        'chat gpt-4o-mini',
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': 'openai',
+            'gen_ai.request.model': 'gpt-4o-mini',
+            'gen_ai.request.temperature': 0.2,
+            'gen_ai.request.max_tokens': 1024,
+            'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+            'gen_ai.response.id': `chatcmpl-${Math.floor(rand() * 2 ** 48).toString(36)}`,
+            'gen_ai.response.finish_reasons': ['stop'],
+            'gen_ai.usage.input_tokens': input,
+            'gen_ai.usage.output_tokens': output,
+            'server.address': 'api.openai.com',
+            'server.port': 443,
+          },
+        },
+        ctx,
+      );
+      span.addEvent('gen_ai.user.message', {
+        'gen_ai.provider.name': 'openai',
+        content: text(rand, 250 + Math.floor(rand() * 150)),
+      });
+      span.addEvent('gen_ai.choice', {
+        'gen_ai.provider.name': 'openai',
+        index: 0,
+        finish_reason: 'stop',
+        message: text(rand, 300 + Math.floor(rand() * 200)),
+      });
+      if (rand() < 0.02) span.setStatus({ code: SpanStatusCode.ERROR, message: 'rate limited' });
+      span.end();
+    }
+    server.end();
+    recorded += inTrace;
+  }
+  await provider.forceFlush();
+  const spans = exporter.getFinishedSpans();
+  await provider.shutdown();
+  const body = ProtobufTraceSerializer.serializeRequest(spans);
+  if (!body) throw new Error('the SDK serializer produced nothing');
+  const counted = countSpans(body);
+  if (counted !== spansPerRequest)
+    throw new Error(`payload has ${counted} spans, expected ${spansPerRequest}`);
+  return body;
+}
+
+export async function buildPayload(o: PayloadOptions): Promise<Uint8Array[]> {
+  const bodies: Uint8Array[] = [];
+  for (let i = 0; i < o.requests; i++) {
+    bodies.push(await recordRequest(0x5eed + i, o.spansPerRequest, o.spansPerTrace ?? 10));
+  }
+  return bodies;
+}
+
+/** Bodies as one file: each a 4-byte big-endian length, then the bytes. */
+export function writePayloadFile(path: string, bodies: readonly Uint8Array[]): void {
+  const parts: Buffer[] = [];
+  for (const b of bodies) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    parts.push(len, Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  }
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+export function readPayloadFile(path: string): Buffer[] {
+  const all = readFileSync(path);
+  const out: Buffer[] = [];
+  for (let pos = 0; pos < all.length; ) {
+    const len = all.readUInt32BE(pos);
+    out.push(all.subarray(pos + 4, pos + 4 + len));
+    pos += 4 + len;
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+// The downstream sink both targets export to: an OTLP/HTTP endpoint that counts requests, bytes and
+// spans (by walking the protobuf wire format, see otlp-wire.ts) and answers 200 with an empty body,
+// which is a valid empty ExportTraceServiceResponse. Runs in its own process so its CPU is never
+// charged to a target; `GET /stats` returns the counters as JSON.
+//   node bench/sink.ts --port 4319
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { countSpans } from './otlp-wire.ts';
+
+export interface SinkStats {
+  readonly requests: number;
+  readonly spans: number;
+  /** Bytes as received (compressed when the exporter compresses). */
+  readonly bytes: number;
+  /** Requests whose body was not a readable ExportTraceServiceRequest. */
+  readonly malformed: number;
+}
+
+const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' } } });
+const port = Number(values.port ?? 0);
+const host = values.host ?? '127.0.0.1';
+
+const stats = { requests: 0, spans: 0, bytes: 0, malformed: 0 };
+
+const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/stats') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (c: Buffer) => {
+    chunks.push(c);
+    size += c.length;
+  });
+  req.on('end', () => {
+    stats.requests++;
+    stats.bytes += size;
+    try {
+      let body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+      stats.spans += countSpans(body);
+    } catch {
+      stats.malformed++;
+    }
+    res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': '0' }).end();
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(port, host, () => {
+  const a = server.address();
+  process.stdout.write(`sink listening on ${typeof a === 'object' && a ? a.port : a}\n`);
+});
+// Nothing to flush: stop at once, and stop too if the benchmark that started this sink has gone.
+process.once('SIGTERM', () => process.exit(0));
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 1000).unref();
