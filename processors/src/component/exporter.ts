@@ -9,5 +9,9 @@ import type { Component } from './component.ts';
  * the caller then commits every reservation or releases them all.
  */
 export interface Exporter<S extends Signal> extends Component {
-  prepare(data: RequestBySignal[S], items: number): Reservation;
+  /**
+   * `unchanged`: the request is byte for byte what was received as protobuf (no processor changed it);
+   * a protobuf exporter may send those bytes instead of encoding again.
+   */
+  prepare(data: RequestBySignal[S], items: number, unchanged?: Uint8Array): Reservation;
 }

@@ -34,6 +34,11 @@ export interface ReceiverFactory<C> extends FactoryBase<C> {
 
 export interface ProcessorFactory<C> extends FactoryBase<C> {
   readonly kind: 'processor';
+  /**
+   * False only for processors that never change data (e.g. memory_limiter): pipelines made of such
+   * processors forward the received bytes. Absent means the processor may change data.
+   */
+  readonly mutatesData?: boolean;
   readonly signals: readonly Signal[];
   create<S extends Signal>(set: CreateSettings, cfg: C, signal: S, next: Consumer<S>): Processor<S>;
 }

@@ -38,6 +38,7 @@ export class QueuedExporter<S extends Signal> implements Exporter<S> {
   readonly #set: CreateSettings;
   readonly #signal: S;
   readonly #encode: (data: RequestBySignal[S]) => Uint8Array;
+  readonly #protobuf: boolean;
   readonly #sender: Sender;
   readonly #q: QueueSettings;
   readonly #retry: RetrySettings;
@@ -53,7 +54,10 @@ export class QueuedExporter<S extends Signal> implements Exporter<S> {
     sender: Sender,
     queue: QueueSettings,
     retry: RetrySettings,
+    /** The encoder writes OTLP protobuf, so received protobuf bytes can stand in for it. */
+    protobuf = false,
   ) {
+    this.#protobuf = protobuf;
     this.#set = set;
     this.#signal = signal;
     this.#encode = encode;
@@ -67,13 +71,13 @@ export class QueuedExporter<S extends Signal> implements Exporter<S> {
     set.telemetry.queueSize(set.id, signal, 0);
   }
 
-  prepare(data: RequestBySignal[S], items: number): Reservation {
+  prepare(data: RequestBySignal[S], items: number, unchanged?: Uint8Array): Reservation {
     const t = this.#set.telemetry;
     if (this.#stopping) {
       t.exporterEnqueueFailed(this.#set.id, this.#signal, items);
       throw new BackpressureError(`exporter ${this.#set.id} is shutting down`, 5);
     }
-    const body = this.#encode(data);
+    const body = unchanged && this.#protobuf ? unchanged : this.#encode(data);
     const reservation = this.#queue.tryReserve({ body, items });
     if (!reservation) {
       t.exporterEnqueueFailed(this.#set.id, this.#signal, items);

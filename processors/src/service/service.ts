@@ -78,9 +78,14 @@ export class Service {
     const entries = new Map<string, { signal: Signal; consumers: Consumer<Signal>[] }[]>();
     for (const p of cfg.pipelines) {
       const signal = p.signal;
+      const unchanged = p.processors.every((id) => {
+        const f = cfg.processors.get(id)?.factory;
+        return f?.kind === 'processor' && f.mutatesData === false;
+      });
       let next: Consumer<Signal> = new FanoutConsumer(
         signal,
         p.exporters.map((id) => exporterFor(id, signal)),
+        unchanged,
       );
       for (const id of [...p.processors].reverse()) {
         const c = need(cfg.processors, id);

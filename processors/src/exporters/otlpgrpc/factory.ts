@@ -78,6 +78,7 @@ export const otlpGrpcExporterFactory: ExporterFactory<OtlpGrpcExporterConfig> = 
       sender,
       cfg.queue,
       cfg.retry,
+      true,
     );
   },
 };

@@ -101,6 +101,7 @@ export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpExporterConfig> = 
       sender,
       cfg.queue,
       cfg.retry,
+      cfg.encoding === 'protobuf',
     );
   },
 };

@@ -6,6 +6,7 @@ import { type MemoryLimiterConfig, MemoryLimiterProcessor } from './processor.ts
 export const memoryLimiterFactory: ProcessorFactory<MemoryLimiterConfig> = {
   kind: 'processor',
   type: 'memory_limiter',
+  mutatesData: false,
   signals: ['traces', 'metrics', 'logs'],
   schema: {
     type: 'object',

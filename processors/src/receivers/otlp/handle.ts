@@ -3,6 +3,7 @@ import { BackpressureError, PermanentError } from '../../component/errors.ts';
 import { decodeRequest, type Encoding } from '../../otlp/codec.ts';
 import { countItems } from '../../otlp/count.ts';
 import { BadRequestError } from '../../otlp/errors.ts';
+import { rememberReceivedBytes } from '../../otlp/received-bytes.ts';
 import type { Signal } from '../../otlp/schema.ts';
 import type { SelfTelemetry } from '../../telemetry/self-telemetry.ts';
 import type { SignalConsumers } from './consumers.ts';
@@ -32,6 +33,7 @@ export async function handleExport(
   let data: ReturnType<typeof decodeRequest>;
   try {
     data = decodeRequest(signal, body, encoding);
+    if (encoding === 'protobuf') rememberReceivedBytes(data, body);
   } catch (err) {
     const message = err instanceof BadRequestError ? err.message : `cannot decode request: ${String(err)}`;
     ctx.logger.debug({ signal, error: message }, 'rejected undecodable request');
