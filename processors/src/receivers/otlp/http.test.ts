@@ -146,6 +146,30 @@ describe('OTLP/HTTP receiver', () => {
     assert.equal(received.length, before + 2);
   });
 
+  test('keeps an idle keep-alive connection past Node’s default (5 s + 1 s buffer), so a sender reusing it loses nothing', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = () =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = request(
+          url,
+          { method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+          },
+        );
+        req.on('error', reject);
+        req.end(Buffer.from(protobuf));
+      });
+    try {
+      assert.equal((await post()).status, 200);
+      await new Promise((r) => setTimeout(r, 7_000));
+      assert.deepEqual(await post(), { status: 200, reused: true });
+    } finally {
+      agent.destroy();
+    }
+  });
+
   test('answers 400 with a protobuf google.rpc.Status to malformed protobuf', async () => {
     const before = await rejected('invalid');
     const r = await post(url, protobuf.subarray(0, protobuf.length - 9), { 'content-type': PB });

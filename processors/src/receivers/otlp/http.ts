@@ -179,6 +179,11 @@ export class OtlpHttpServer {
       res.status(404).type('text/plain').send('404 page not found');
     });
     const server = createServer(app);
+    // Node closes idle keep-alive sockets after 5 s; senders (SDKs, the Collector) keep theirs longer and
+    // lose a request when they reuse one the server is closing at that moment. Idle for a minute, like
+    // Go's net/http under the Collector; headersTimeout must exceed it.
+    server.keepAliveTimeout = 60_000;
+    server.headersTimeout = 65_000;
     this.#server = server;
     const { host, port } = this.#o;
     // Not events.once(server, 'listening'): that also rejects on 'error', with the bare error, first.
