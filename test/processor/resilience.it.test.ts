@@ -103,12 +103,57 @@ describe('downstream outage', () => {
   });
 });
 
+describe('one dead backend beside a live one', () => {
+  let dead: OutageBackend;
+  let live: OutageBackend;
+  let proc: RunningProcessor;
+  before(async () => {
+    [dead, live] = await Promise.all([
+      startOutageBackend({ name: 'otelcol-dead' }),
+      startOutageBackend({ name: 'otelcol-live' }),
+    ]);
+    await dead.pause();
+    proc = await startProcessor({
+      config: processorConfig({
+        exporters: {
+          'otlp_http/dead': { endpoint: dead.otlpHttpEndpoint, retry_on_failure: FAST_RETRY },
+          'otlp_http/live': { endpoint: live.otlpHttpEndpoint, retry_on_failure: FAST_RETRY },
+        },
+      }),
+    });
+  });
+  after(async () => {
+    await proc?.stop();
+    await dead?.stop();
+    await live?.stop();
+  });
+
+  test('the live backend gets every span while the dead one’s exporter queues and retries', async () => {
+    const run = randomBytes(4).toString('hex');
+    const sent = await sendTraces(proc, `isolation-${run}`, 5);
+    for (const t of sent) assertCopies(await live.waitForSpans(withMarker(t.marker), 3), t, 1);
+    assert.equal(await proc.metric('otelcol_exporter_sent_spans_total', { exporter: 'otlp_http/live' }), 15);
+    const queued = await proc.waitForMetric(
+      'otelcol_exporter_queue_size',
+      { exporter: 'otlp_http/dead' },
+      (v) => (v ?? 0) > 0,
+    );
+    assert.ok((queued ?? 0) > 0, 'the dead backend’s spans wait in its own queue');
+    assert.equal(
+      await proc.metric('otelcol_exporter_sent_spans_total', { exporter: 'otlp_http/dead' }),
+      undefined,
+    );
+    // And they arrive once it is back.
+    await dead.resume();
+    for (const t of sent) assertCopies(await dead.waitForSpans(withMarker(t.marker), 3), t, 1);
+  });
+});
+
 interface SentRequest {
   readonly body: Uint8Array;
   readonly spanIds: readonly string[];
 }
 
-/** What the exporter reserves in its queue for a request: the request as the processor re-encodes it. */
 /** Bytes the exporter queues for one request: a pass-through pipeline forwards what it received. */
 function queuedBytes(body: Uint8Array): number {
   return body.length;
