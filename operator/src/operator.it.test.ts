@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { runPythonClient } from '../../test/harness/clients.ts';
 import { type ControlPlane, startControlPlane } from '../../test/harness/control-plane.ts';
+import { eventually } from '../../test/harness/eventually.ts';
 import { type Jaeger, startJaeger } from '../../test/harness/jaeger.ts';
 import { kubeApply, kubeRequest } from '../../test/harness/kube-apply.ts';
 import { type Kwok, startKwok } from '../../test/harness/kwok.ts';
@@ -20,21 +20,6 @@ const crds = [
   join(root, 'crds', 'llmobs.dev_llmobservabilities.yaml'),
   join(root, 'crds', 'llmobs.dev_llmobservabilitypolicies.yaml'),
 ];
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 type Resource = { metadata: { generation: number }; status?: LLMObservabilityStatus };
 
@@ -153,7 +138,7 @@ describe('the operator process against a real control plane', () => {
         },
       },
     ]);
-    const cr = await until('Ready=True', async () => {
+    const cr = await eventually('Ready=True', async () => {
       const r = await resource('chat');
       return r.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True') ? r : undefined;
     });
@@ -207,7 +192,7 @@ describe('the operator process against a real control plane', () => {
     const status = (await resource('chat')).status;
     assert.equal(pod.metadata?.annotations?.['llmobs.dev/injection-status'], 'injected');
     assert.equal(pod.metadata?.annotations?.['llmobs.dev/config-hash'], status?.configHash);
-    await until('the pod Running and counted', async () => {
+    await eventually('the pod Running and counted', async () => {
       const p = await core.readNamespacedPod({ namespace: 'llm-app', name: 'chat-0' });
       const s = (await resource('chat')).status;
       return p.status?.phase === 'Running' && s?.instrumentedPods === 1 ? true : undefined;
@@ -304,7 +289,7 @@ describe('the operator process against a real control plane', () => {
       },
     ]);
     operator = await startOperator();
-    const r = await until('the new generation observed', async () => {
+    const r = await eventually('the new generation observed', async () => {
       const x = await resource('chat');
       return x.status?.observedGeneration === x.metadata.generation && x.status.configHash !== before
         ? x

@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, VersionApi } from '@kubernetes/client-node';
 import { versions } from './cache.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
+import { eventually } from './eventually.ts';
 import { kubeApply } from './kube-apply.ts';
 import { type Kwok, startKwok } from './kwok.ts';
 
 const here = import.meta.dirname;
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 describe('control plane (kube-apiserver + etcd + scheduler + controller-manager + kwok)', () => {
   let cp: ControlPlane;

@@ -8,6 +8,7 @@ import { connect } from 'node:tls';
 import { AdmissionregistrationV1Api, type V1Pod } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { type ControlPlane, startControlPlane } from '../../../test/harness/control-plane.ts';
+import { eventually } from '../../../test/harness/eventually.ts';
 import { type KubeObject, kubeApply, kubeRequest } from '../../../test/harness/kube-apply.ts';
 import { type Kwok, startKwok } from '../../../test/harness/kwok.ts';
 import { freePort } from '../../../test/harness/ports.ts';
@@ -32,21 +33,6 @@ const NODE = 'kwok-node-0';
 const DAY = 86_400_000;
 const PROCESSOR_IMAGE = 'registry.example/llmobs/processor:0.1.0';
 const crds = join(import.meta.dirname, '..', '..', '..', 'crds');
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(150);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 function namespace(name: string, annotations?: Record<string, string>): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(annotations ? { annotations } : {}) } };
