@@ -262,7 +262,11 @@ export async function startMockLlm(opts: { port?: number } = {}): Promise<MockLl
     res.json({ id, object: 'model', created: 1_700_000_000, owned_by: 'llmobs-mock' });
   });
 
-  app.post('/v1/chat/completions', async (req, res) => {
+  /**
+   * What every generating endpoint does first: read the body and the x-mock-* controls, wait the asked
+   * latency, and answer an asked-for error. Undefined when the answer was already sent.
+   */
+  const prelude = async (req: Request, res: Response) => {
     const receivedAt = Date.now();
     const body: Json = isRecord(req.body) ? req.body : {};
     const model = typeof body.model === 'string' ? body.model : undefined;
@@ -271,8 +275,15 @@ export async function startMockLlm(opts: { port?: number } = {}): Promise<MockLl
     if (c.status !== undefined) {
       record(req, c.status, undefined, receivedAt);
       sendError(res, c.status, c);
-      return;
+      return undefined;
     }
+    return { receivedAt, body, model, c };
+  };
+
+  app.post('/v1/chat/completions', async (req, res) => {
+    const p = await prelude(req, res);
+    if (!p) return;
+    const { receivedAt, body, model, c } = p;
     if (model === undefined || !Array.isArray(body.messages) || body.messages.length === 0) {
       record(req, 400, undefined, receivedAt);
       sendError(res, 400, c, "'model' and a non-empty 'messages' array are required.");
@@ -384,16 +395,9 @@ export async function startMockLlm(opts: { port?: number } = {}): Promise<MockLl
   });
 
   app.post('/v1/embeddings', async (req, res) => {
-    const receivedAt = Date.now();
-    const body: Json = isRecord(req.body) ? req.body : {};
-    const model = typeof body.model === 'string' ? body.model : undefined;
-    const c = controlsOf(req, model);
-    if (c.latencyMs > 0) await sleep(c.latencyMs);
-    if (c.status !== undefined) {
-      record(req, c.status, undefined, receivedAt);
-      sendError(res, c.status, c);
-      return;
-    }
+    const p = await prelude(req, res);
+    if (!p) return;
+    const { receivedAt, body, model, c } = p;
     const raw = body.input;
     // A flat number array is one pre-tokenized input; anything else is one input or a list of them.
     const inputs: unknown[] =

@@ -1,5 +1,4 @@
 import {
-  ApiException,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -11,13 +10,10 @@ import {
 import { GROUP, PLURAL, VERSION } from '../api/v1alpha1/constants.ts';
 import type { LLMObservabilityStatus } from '../api/v1alpha1/types.gen.ts';
 import type { LLMObservability } from '../manifests/resources.ts';
+import { isAlreadyExists, isNotFound } from '../runtime/errors.ts';
 import type { ClusterWriter, EventType } from './ports.ts';
 
 export const FIELD_MANAGER = 'llmobs-operator';
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
-}
 
 /** ClusterWriter over client-node: server-side apply for owned objects, merge patches for status. */
 export class KubeClusterWriter implements ClusterWriter {
@@ -41,7 +37,7 @@ export class KubeClusterWriter implements ClusterWriter {
     try {
       await this.#objects.create(obj, undefined, undefined, FIELD_MANAGER);
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 409)) throw err;
+      if (!isAlreadyExists(err)) throw err;
     }
   }
 

@@ -11,7 +11,7 @@ import {
   hmacSecret,
 } from '../manifests/gateway.ts';
 import { configHash } from '../manifests/hash.ts';
-import { type Condition, withCondition } from './conditions.ts';
+import { type Condition, setCondition } from '../runtime/conditions.ts';
 import { desiredState } from './desired.ts';
 import type { ClusterWriter, Stores } from './ports.ts';
 
@@ -65,9 +65,12 @@ export class LLMObservabilityReconciler {
       ...(hashing ? { hmacSecretName: `${gatewayName(cr)}-hmac` } : {}),
     };
 
-    let conditions: Condition[] = [...((cr as { status?: LLMObservabilityStatus }).status?.conditions ?? [])];
+    // A copy: setCondition works in place and the resource is the informer cache's object.
+    const conditions: Condition[] = structuredClone(
+      (cr as { status?: LLMObservabilityStatus }).status?.conditions ?? [],
+    );
     const set = (type: string, ok: boolean, reason: string, message: string) => {
-      conditions = withCondition(
+      setCondition(
         conditions,
         { type, status: ok ? 'True' : 'False', reason, message, observedGeneration: generation },
         now,
