@@ -85,10 +85,108 @@ export interface TracesRequest {
   resourceSpans: ResourceSpans[];
 }
 
-/** Metric and log payloads are carried opaquely until a processor needs their structure. */
-export interface MetricsRequest {
-  resourceMetrics: { resource?: Resource | null; scopeMetrics: { metrics: unknown[] }[] }[];
+export interface Exemplar {
+  filteredAttributes: KeyValue[];
+  timeUnixNano?: Int64;
+  asDouble?: number | null;
+  asInt?: Int64 | null;
+  spanId?: Uint8Array;
+  traceId?: Uint8Array;
 }
+
+export interface NumberDataPoint {
+  attributes: KeyValue[];
+  startTimeUnixNano?: Int64;
+  timeUnixNano?: Int64;
+  asDouble?: number | null;
+  asInt?: Int64 | null;
+  exemplars: Exemplar[];
+  flags?: number;
+}
+
+export interface HistogramDataPoint {
+  attributes: KeyValue[];
+  startTimeUnixNano?: Int64;
+  timeUnixNano?: Int64;
+  count?: Int64;
+  sum?: number | null;
+  bucketCounts: Int64[];
+  explicitBounds: number[];
+  exemplars: Exemplar[];
+  flags?: number;
+  min?: number | null;
+  max?: number | null;
+}
+
+export interface ExponentialHistogramBuckets {
+  offset?: number;
+  bucketCounts: Int64[];
+}
+
+export interface ExponentialHistogramDataPoint {
+  attributes: KeyValue[];
+  startTimeUnixNano?: Int64;
+  timeUnixNano?: Int64;
+  count?: Int64;
+  sum?: number | null;
+  scale?: number;
+  zeroCount?: Int64;
+  positive?: ExponentialHistogramBuckets | null;
+  negative?: ExponentialHistogramBuckets | null;
+  flags?: number;
+  exemplars: Exemplar[];
+  min?: number | null;
+  max?: number | null;
+  zeroThreshold?: number;
+}
+
+export interface SummaryDataPoint {
+  attributes: KeyValue[];
+  startTimeUnixNano?: Int64;
+  timeUnixNano?: Int64;
+  count?: Int64;
+  sum?: number;
+  quantileValues: { quantile?: number; value?: number }[];
+  flags?: number;
+}
+
+/** OTLP AggregationTemporality: 1 delta, 2 cumulative. */
+export const TEMPORALITY_DELTA = 1;
+export const TEMPORALITY_CUMULATIVE = 2;
+
+/** One metric; exactly one of the data fields is set (the proto's `oneof data`). */
+export interface Metric {
+  name?: string;
+  description?: string;
+  unit?: string;
+  gauge?: { dataPoints: NumberDataPoint[] } | null;
+  sum?: { dataPoints: NumberDataPoint[]; aggregationTemporality?: number; isMonotonic?: boolean } | null;
+  histogram?: { dataPoints: HistogramDataPoint[]; aggregationTemporality?: number } | null;
+  exponentialHistogram?: {
+    dataPoints: ExponentialHistogramDataPoint[];
+    aggregationTemporality?: number;
+  } | null;
+  summary?: { dataPoints: SummaryDataPoint[] } | null;
+  metadata?: KeyValue[];
+}
+
+export interface ScopeMetrics {
+  scope?: InstrumentationScope | null;
+  metrics: Metric[];
+  schemaUrl?: string;
+}
+
+export interface ResourceMetrics {
+  resource?: Resource | null;
+  scopeMetrics: ScopeMetrics[];
+  schemaUrl?: string;
+}
+
+export interface MetricsRequest {
+  resourceMetrics: ResourceMetrics[];
+}
+
+/** Log payloads are carried opaquely until a processor needs their structure. */
 
 export interface LogsRequest {
   resourceLogs: { resource?: Resource | null; scopeLogs: { logRecords: unknown[] }[] }[];
