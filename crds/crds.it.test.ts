@@ -79,6 +79,8 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
       'api_key',
     ]);
     assert.deepEqual(spec.cost, { enabled: true, currency: 'USD' });
+    assert.deepEqual(spec.cardinality, { maxSeriesPerMetric: 2000 });
+    assert.deepEqual(spec.metrics, { enabled: true, prometheus: { enabled: true } });
     const exporter = (spec.exporters as unknown as Record<string, unknown>[])[0];
     assert.equal(exporter?.protocol, 'http/protobuf');
   });
@@ -128,6 +130,71 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
       await refusal(cp, resource('r7', { redaction: { entities: ['passport'] } })),
       /spec\.redaction\.entities\[0\]/,
     );
+  });
+
+  test('refuses cost, cardinality and metrics settings the processor could not run, with the field named', async () => {
+    assert.match(
+      await refusal(
+        cp,
+        resource('c1', { cost: { prices: [{ model: 'ft:gpt-4o-mini:acme', provider: 'openai' }] } }),
+      ),
+      /spec\.cost\.prices\[0\].*set at least one price/,
+    );
+    assert.match(
+      await refusal(cp, resource('c2', { cost: { currency: 'EUR' } })),
+      /spec\.cost.*a currency other than USD needs prices or a catalogueConfigMap/,
+    );
+    assert.match(
+      await refusal(
+        cp,
+        resource('c3', {
+          cost: {
+            modelAliases: [
+              { from: 'chat-prod', to: 'gpt-4o' },
+              { from: 'chat-prod', to: 'gpt-4o-mini' },
+            ],
+          },
+        }),
+      ),
+      /spec\.cost\.modelAliases\[1\]: Duplicate value/,
+    );
+    assert.match(
+      await refusal(
+        cp,
+        resource('c4', {
+          processor: { mode: 'sidecar' },
+          cost: { catalogueConfigMap: { name: 'prices', key: 'catalogue.yaml' } },
+        }),
+      ),
+      /spec\.cost\.catalogueConfigMap: Invalid value.*needs gateway mode/,
+    );
+    assert.match(
+      await refusal(
+        cp,
+        resource('c5', {
+          metrics: { dimensions: Array.from({ length: 17 }, (_, i) => ({ name: `d${i}` })) },
+        }),
+      ),
+      /spec\.metrics\.dimensions: Too many/,
+    );
+    assert.match(
+      await refusal(
+        cp,
+        resource('c6', { cardinality: { attributeValueCaps: [{ key: 'user.*', maxValues: 5 }] } }),
+      ),
+      /spec\.cardinality\.attributeValueCaps\[0\]\.key/,
+    );
+    assert.match(
+      await refusal(cp, resource('c7', { cardinality: { excludeAttributes: ['otel.metric.overflow'] } })),
+      /spec\.cardinality\.excludeAttributes\[0\].*always kept/,
+    );
+    // A currency other than USD is fine with its own prices, or with cost switched off.
+    await kubeApply(cp, [
+      resource('c8', {
+        cost: { currency: 'EUR', prices: [{ model: 'mistral-large', inputPerMillion: 1.8 }] },
+      }),
+      resource('c9', { cost: { enabled: false, currency: 'EUR' } }),
+    ]);
   });
 
   test('publishes descriptions in OpenAPI v3, which is what kubectl explain reads', async () => {

@@ -2,9 +2,11 @@
 // llmobs-processor: an OpenTelemetry Collector-style OTLP processor for LLM telemetry.
 //   llmobs-processor [--config FILE] [--shutdown-timeout 15s]
 //   llmobs-processor validate --config FILE
+//   llmobs-processor prices import --format litellm|genai-prices --source-url URL FILE...
 import { parseArgs } from 'node:util';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import { parseDuration } from './config/units.ts';
+import { runPricesImport } from './pricing/import-cli.ts';
 import { DEFAULT_CONFIG_YAML } from './service/default-config.ts';
 import { defaultRegistry } from './service/registry.ts';
 import { ConfigError, Runner } from './service/runner.ts';
@@ -12,10 +14,13 @@ import { ConfigError, Runner } from './service/runner.ts';
 const USAGE = `usage:
   llmobs-processor [--config FILE] [--shutdown-timeout DURATION] [--no-watch]
   llmobs-processor validate [--config FILE]
+  llmobs-processor prices import --format litellm|genai-prices --source-url URL FILE... > catalogue.yaml
 
 Runs the embedded default configuration when --config is not given.`;
 
 async function main(argv: string[]): Promise<number> {
+  // The price importer has its own flags (it converts catalogues and never runs a pipeline).
+  if (argv[0] === 'prices') return runPricesImport(argv);
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({

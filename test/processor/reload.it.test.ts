@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { defaultRegistry } from '../../processors/src/service/registry.ts';
 import { type RunningCollector, startCollector } from '../harness/collector.ts';
 import { processorConfig, type RunningProcessor, startProcessor } from '../harness/llmobs-processor.ts';
 import type { ReceivedSpan } from '../harness/otlp-file.ts';
@@ -88,7 +89,7 @@ describe('hot reload of the config file', () => {
       .find((l) => l.msg === 'config reload rejected; keeping the running configuration');
     assert.ok(rejection, 'the rejection is logged');
     assert.deepEqual(rejection.problems, [
-      'exporters.otlp_httpx/typo: unknown type: "otlp_httpx" for id: "otlp_httpx/typo" (valid values: [otlp_http otlp_grpc debug])',
+      `exporters.otlp_httpx/typo: unknown type: "otlp_httpx" for id: "otlp_httpx/typo" (valid values: [${defaultRegistry().types('exporters').join(' ')}])`,
     ]);
     assert.equal(await proc.healthy(), true, 'still ready');
 

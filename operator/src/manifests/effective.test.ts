@@ -69,6 +69,7 @@ test('redacted capture reaches pods when the processor redacts, and is held at n
     redaction: false,
     cost: false,
     cardinality: false,
+    metrics: false,
   });
   assert.equal(without.contentCapture, 'redacted');
   assert.equal(without.injectedContentCapture, 'none');
@@ -99,4 +100,68 @@ test('policies apply to the namespaces their selector matches, in name order', (
     policiesFor(all, { env: 'dev' }).map((p) => p.metadata.name),
     ['b-all'],
   );
+});
+
+test('cost, cardinality and derived metrics are on by default, with the CRD defaults', () => {
+  const eff = effectiveConfig(cr(undefined), []);
+  assert.deepEqual(eff.cost, { enabled: true, currency: 'USD', prices: [], modelAliases: [] });
+  assert.deepEqual(eff.cardinality, {
+    enabled: true,
+    maxSeriesPerMetric: 2000,
+    attributeValueCaps: [],
+    excludeAttributes: [],
+  });
+  assert.deepEqual(eff.metrics, { enabled: true, dimensions: [], prometheus: true });
+});
+
+test('carries cost, cardinality and metrics settings as the resource gives them; policies leave them alone', () => {
+  const spec: LLMObservability['spec'] = {
+    cost: {
+      currency: 'EUR',
+      prices: [{ model: 'ft:gpt-4o-mini:acme', inputPerMillion: 0.3 }],
+      modelAliases: [{ from: 'chat-prod', to: 'gpt-4o' }],
+      catalogueConfigMap: { name: 'prices', key: 'catalogue.yaml' },
+    },
+    cardinality: {
+      maxSeriesPerMetric: 500,
+      attributeValueCaps: [{ key: 'gen_ai.request.model', maxValues: 50 }],
+      excludeAttributes: ['user.*'],
+    },
+    metrics: { dimensions: [{ name: 'team', defaultValue: 'unknown' }], prometheus: { enabled: false } },
+  };
+  const eff = effectiveConfig(cr(spec), [
+    policy('strict', { contentCapture: { maxLevel: 'none' }, redaction: { requiredEntities: ['iban'] } }),
+  ]);
+  assert.deepEqual(eff.cost, {
+    enabled: true,
+    currency: 'EUR',
+    prices: spec.cost?.prices,
+    modelAliases: spec.cost?.modelAliases,
+    catalogueConfigMap: { name: 'prices', key: 'catalogue.yaml' },
+  });
+  assert.deepEqual(eff.cardinality, { enabled: true, ...spec.cardinality });
+  assert.deepEqual(eff.metrics, {
+    enabled: true,
+    dimensions: [{ name: 'team', defaultValue: 'unknown' }],
+    prometheus: false,
+  });
+  assert.ok(eff.violations.every((v) => !/cost|cardinality|metrics/.test(v.field)));
+});
+
+test('leaves cost out when cost.enabled is false, and metrics when metrics.enabled is false', () => {
+  const eff = effectiveConfig(cr({ cost: { enabled: false }, metrics: { enabled: false } }), []);
+  assert.equal(eff.cost.enabled, false);
+  assert.equal(eff.metrics.enabled, false);
+});
+
+test('what the processor cannot run stays off whatever the resource asks (fail closed)', () => {
+  const eff = effectiveConfig(cr({ cost: { enabled: true }, metrics: { enabled: true } }), [], {
+    redaction: true,
+    cost: false,
+    cardinality: false,
+    metrics: false,
+  });
+  assert.equal(eff.cost.enabled, false);
+  assert.equal(eff.cardinality.enabled, false);
+  assert.equal(eff.metrics.enabled, false);
 });

@@ -5,6 +5,13 @@ import { selectorMatches } from './selector.ts';
 export type ContentCapture = 'none' | 'redacted' | 'full';
 export type Entity = NonNullable<NonNullable<LLMObservabilitySpec['redaction']>['entities']>[number];
 export type ExporterSpec = NonNullable<LLMObservabilitySpec['exporters']>[number];
+type CostSpec = NonNullable<LLMObservabilitySpec['cost']>;
+export type PriceSpec = NonNullable<CostSpec['prices']>[number];
+export type ModelAlias = NonNullable<CostSpec['modelAliases']>[number];
+export type ConfigMapKeyRef = NonNullable<CostSpec['catalogueConfigMap']>;
+type CardinalitySpec = NonNullable<LLMObservabilitySpec['cardinality']>;
+export type AttributeValueCap = NonNullable<CardinalitySpec['attributeValueCaps']>[number];
+export type MetricDimension = NonNullable<NonNullable<LLMObservabilitySpec['metrics']>['dimensions']>[number];
 
 const CAPTURE_ORDER: readonly ContentCapture[] = ['none', 'redacted', 'full'];
 
@@ -15,13 +22,43 @@ const CAPTURE_ORDER: readonly ContentCapture[] = ['none', 'redacted', 'full'];
  */
 export const PROCESSOR_CAPABILITIES: {
   readonly redaction: boolean;
+  /** llm_cost. */
   readonly cost: boolean;
+  /** cardinality_limit. */
   readonly cardinality: boolean;
+  /** llm_metrics (span-derived metrics) and the prometheus exporter. */
+  readonly metrics: boolean;
 } = {
   redaction: true,
-  cost: false,
-  cardinality: false,
+  cost: true,
+  cardinality: true,
+  metrics: true,
 };
+
+/** spec.cost with its defaults applied; `enabled` is false when the processor cannot price. */
+export interface EffectiveCost {
+  readonly enabled: boolean;
+  readonly currency: string;
+  readonly prices: readonly PriceSpec[];
+  readonly modelAliases: readonly ModelAlias[];
+  readonly catalogueConfigMap?: ConfigMapKeyRef;
+}
+
+/** spec.cardinality with its defaults applied; `enabled` is false when the processor has no cardinality_limit. */
+export interface EffectiveCardinality {
+  readonly enabled: boolean;
+  readonly maxSeriesPerMetric: number;
+  readonly attributeValueCaps: readonly AttributeValueCap[];
+  readonly excludeAttributes: readonly string[];
+}
+
+/** spec.metrics with its defaults applied; `enabled` is false when the processor cannot derive metrics. */
+export interface EffectiveMetrics {
+  readonly enabled: boolean;
+  readonly dimensions: readonly MetricDimension[];
+  /** Serve the derived metrics for Prometheus (only meaningful when enabled). */
+  readonly prometheus: boolean;
+}
 
 /** A policy floor the resource asked to go below, and what the operator did about it. */
 export interface Violation {
@@ -43,6 +80,10 @@ export interface EffectiveConfig {
   readonly exporters: readonly ExporterSpec[];
   readonly mode: 'gateway' | 'sidecar';
   readonly replicas: number;
+  /** No policy constrains cost, cardinality or derived metrics: they are the resource's, with defaults. */
+  readonly cost: EffectiveCost;
+  readonly cardinality: EffectiveCardinality;
+  readonly metrics: EffectiveMetrics;
   readonly violations: readonly Violation[];
   /** Why the injected capture is lower than asked, when it is. */
   readonly captureNote?: string;
@@ -136,6 +177,24 @@ export function effectiveConfig(
     exporters,
     mode,
     replicas: mode === 'gateway' ? (spec.processor?.replicas ?? 1) : 0,
+    cost: {
+      enabled: capabilities.cost && (spec.cost?.enabled ?? true),
+      currency: spec.cost?.currency ?? 'USD',
+      prices: spec.cost?.prices ?? [],
+      modelAliases: spec.cost?.modelAliases ?? [],
+      ...(spec.cost?.catalogueConfigMap ? { catalogueConfigMap: spec.cost.catalogueConfigMap } : {}),
+    },
+    cardinality: {
+      enabled: capabilities.cardinality,
+      maxSeriesPerMetric: spec.cardinality?.maxSeriesPerMetric ?? 2000,
+      attributeValueCaps: spec.cardinality?.attributeValueCaps ?? [],
+      excludeAttributes: spec.cardinality?.excludeAttributes ?? [],
+    },
+    metrics: {
+      enabled: capabilities.metrics && (spec.metrics?.enabled ?? true),
+      dimensions: spec.metrics?.dimensions ?? [],
+      prometheus: spec.metrics?.prometheus?.enabled ?? true,
+    },
     violations,
     ...(captureNote ? { captureNote } : {}),
   };

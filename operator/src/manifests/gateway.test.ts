@@ -60,12 +60,12 @@ test('secret headers reach the processor as env from the Secret, in its own name
   ]);
 });
 
-test('the Service selects the gateway pods and exposes OTLP gRPC and HTTP', () => {
+test('the Service selects the gateway pods and exposes OTLP gRPC and HTTP (and the derived metrics)', () => {
   const svc = gatewayService(params);
   assert.deepEqual(svc.spec?.selector, gatewayDeployment(params).spec?.selector.matchLabels);
   assert.deepEqual(
     svc.spec?.ports?.map((p) => p.port),
-    [4317, 4318],
+    [4317, 4318, 8889],
   );
   assert.equal(gatewayEndpoint(owner), 'http://llmobs-processor-chat.llm-app.svc:4318');
 });
@@ -74,4 +74,63 @@ test('memory_limiter holds to 80 % of the container memory limit', () => {
   assert.equal(memoryLimitMib({ limits: { memory: '512Mi' } }), 409);
   assert.equal(memoryLimitMib({ limits: { memory: '1Gi' } }), 819);
   assert.equal(memoryLimitMib(undefined), 400);
+});
+
+const withSpec = (spec: Partial<NonNullable<LLMObservability['spec']>>) => {
+  const o: LLMObservability = { ...owner, spec: { ...owner.spec, ...spec } };
+  return {
+    ...params,
+    owner: o,
+    rendered: renderProcessorConfig(effectiveConfig(o, []), { memoryLimitMib: 400 }),
+  };
+};
+
+test('exposes the derived metrics for Prometheus as genai-metrics on 8889, in the Deployment and the Service', () => {
+  const c = gatewayDeployment(params).spec?.template.spec?.containers[0];
+  assert.deepEqual(
+    c?.ports?.find((p) => p.containerPort === 8889),
+    { name: 'genai-metrics', containerPort: 8889 },
+  );
+  assert.ok(c?.ports?.every((p) => (p.name ?? '').length <= 15));
+  assert.deepEqual(
+    gatewayService(params).spec?.ports?.find((p) => p.port === 8889),
+    { name: 'genai-metrics', port: 8889, targetPort: 'genai-metrics', protocol: 'TCP', appProtocol: 'http' },
+  );
+});
+
+test('no Prometheus port when metrics.prometheus or metrics is off', () => {
+  for (const metrics of [{ prometheus: { enabled: false } }, { enabled: false }]) {
+    const p = withSpec({ metrics });
+    assert.ok(
+      !gatewayDeployment(p).spec?.template.spec?.containers[0]?.ports?.some((x) => x.containerPort === 8889),
+    );
+    assert.deepEqual(
+      gatewayService(p).spec?.ports?.map((x) => x.port),
+      [4317, 4318],
+    );
+  }
+});
+
+test('mounts the catalogue ConfigMap key read-only where the rendered llm_cost reads it', () => {
+  const p = withSpec({ cost: { catalogueConfigMap: { name: 'llm-prices', key: 'prices.yaml' } } });
+  const pod = gatewayDeployment(p).spec?.template.spec;
+  assert.deepEqual(
+    pod?.volumes?.find((v) => v.name === 'catalogue'),
+    {
+      name: 'catalogue',
+      configMap: { name: 'llm-prices', items: [{ key: 'prices.yaml', path: 'catalogue.yaml' }] },
+    },
+  );
+  const mount = pod?.containers[0]?.volumeMounts?.find((m) => m.name === 'catalogue');
+  assert.deepEqual(mount, { name: 'catalogue', mountPath: '/etc/llmobs/catalogue', readOnly: true });
+  const cost = (p.rendered.config.processors as Record<string, { catalogue_files?: string[] }>).llm_cost;
+  assert.deepEqual(cost?.catalogue_files, [`${mount?.mountPath}/catalogue.yaml`]);
+});
+
+test('no catalogue volume without a catalogueConfigMap', () => {
+  const pod = gatewayDeployment(params).spec?.template.spec;
+  assert.deepEqual(
+    pod?.volumes?.map((v) => v.name),
+    ['config'],
+  );
 });

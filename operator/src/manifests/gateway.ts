@@ -10,11 +10,13 @@ import type {
 import * as yaml from 'js-yaml';
 import { ANNOTATION, API_VERSION, KIND } from '../api/v1alpha1/constants.ts';
 import type { RenderedProcessorConfig } from './processor-config.ts';
-import { HMAC_KEY_DIR, PROCESSOR_PORTS } from './processor-config.ts';
+import { CATALOGUE_DIR, CATALOGUE_FILE_NAME, HMAC_KEY_DIR, PROCESSOR_PORTS } from './processor-config.ts';
 import type { LLMObservability } from './resources.ts';
 
 export const CONFIG_FILE = 'config.yaml';
 export const CONFIG_DIR = '/etc/llmobs';
+/** Port name (≤ 15 characters) of the span-derived metrics Prometheus scrapes; 8888 `metrics` is self-telemetry. */
+export const GENAI_METRICS_PORT_NAME = 'genai-metrics';
 
 export interface GatewayParams {
   readonly owner: LLMObservability;
@@ -97,6 +99,18 @@ export function gatewayService(p: GatewayParams): V1Service {
           protocol: 'TCP',
           appProtocol: 'http',
         },
+        // For a ServiceMonitor or a scrape config to find the derived metrics behind one name.
+        ...(p.rendered.prometheus
+          ? [
+              {
+                name: GENAI_METRICS_PORT_NAME,
+                port: PROCESSOR_PORTS.genaiMetrics,
+                targetPort: GENAI_METRICS_PORT_NAME,
+                protocol: 'TCP',
+                appProtocol: 'http',
+              },
+            ]
+          : []),
       ],
     },
   };
@@ -107,6 +121,7 @@ export function gatewayDeployment(p: GatewayParams): V1Deployment {
     name: s.name,
     valueFrom: { secretKeyRef: { name: s.secretName, key: s.key } },
   }));
+  const catalogue = p.rendered.catalogue;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -133,6 +148,9 @@ export function gatewayDeployment(p: GatewayParams): V1Deployment {
                 { name: 'otlp-grpc', containerPort: PROCESSOR_PORTS.grpc },
                 { name: 'otlp-http', containerPort: PROCESSOR_PORTS.http },
                 { name: 'metrics', containerPort: PROCESSOR_PORTS.metrics },
+                ...(p.rendered.prometheus
+                  ? [{ name: GENAI_METRICS_PORT_NAME, containerPort: PROCESSOR_PORTS.genaiMetrics }]
+                  : []),
                 { name: 'health', containerPort: PROCESSOR_PORTS.health },
               ],
               readinessProbe: { httpGet: { path: '/', port: 'health' }, periodSeconds: 5 },
@@ -153,6 +171,7 @@ export function gatewayDeployment(p: GatewayParams): V1Deployment {
               volumeMounts: [
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 ...(p.hmacSecretName ? [{ name: 'hmac', mountPath: HMAC_KEY_DIR, readOnly: true }] : []),
+                ...(catalogue ? [{ name: 'catalogue', mountPath: CATALOGUE_DIR, readOnly: true }] : []),
               ],
             },
           ],
@@ -160,6 +179,20 @@ export function gatewayDeployment(p: GatewayParams): V1Deployment {
             { name: 'config', configMap: { name: gatewayName(p.owner) } },
             ...(p.hmacSecretName
               ? [{ name: 'hmac', secret: { secretName: p.hmacSecretName, defaultMode: 0o440 } }]
+              : []),
+            // Only the catalogue's key, under the file name the rendered config reads. Not optional: a
+            // missing ConfigMap holds the pod in ContainerCreating with an event naming it, rather than
+            // starting a processor whose config cannot load.
+            ...(catalogue
+              ? [
+                  {
+                    name: 'catalogue',
+                    configMap: {
+                      name: catalogue.name,
+                      items: [{ key: catalogue.key, path: CATALOGUE_FILE_NAME }],
+                    },
+                  },
+                ]
               : []),
           ],
         },

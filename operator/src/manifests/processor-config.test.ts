@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as yaml from 'js-yaml';
 import { loadConfigText } from '../../../processors/src/config/load.ts';
 import { defaultRegistry } from '../../../processors/src/service/registry.ts';
-import { effectiveConfig } from './effective.ts';
+import { effectiveConfig, PROCESSOR_CAPABILITIES } from './effective.ts';
 import { renderProcessorConfig } from './processor-config.ts';
 import type { LLMObservability } from './resources.ts';
 
@@ -13,6 +13,19 @@ const cr = (spec: LLMObservability['spec']): LLMObservability => ({
   metadata: { name: 'chat', namespace: 'llm-app' },
   spec,
 });
+
+type Pipeline = { receivers: string[]; processors: string[]; exporters: string[] };
+const pipelinesOf = (config: Record<string, unknown>) =>
+  (config.service as { pipelines: Record<string, Pipeline> }).pipelines;
+const processorsOf = (config: Record<string, unknown>) =>
+  config.processors as Record<string, Record<string, unknown> | undefined>;
+const exportersOf = (config: Record<string, unknown>) =>
+  config.exporters as Record<string, Record<string, unknown> | undefined>;
+const render = (spec: LLMObservability['spec']) =>
+  renderProcessorConfig(effectiveConfig(cr(spec), []), { memoryLimitMib: 100 });
+const tempo: NonNullable<NonNullable<LLMObservability['spec']>['exporters']> = [
+  { name: 'tempo', endpoint: 'http://tempo:4318' },
+];
 
 /** Validates with the processor's own loader, exactly as the processor will at startup. */
 function processorAccepts(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): readonly string[] {
@@ -91,7 +104,9 @@ test('a sidecar listens for OTLP on localhost only', () => {
 
 test('with no allowed exporter the processor still runs, logging instead of exporting', () => {
   const { config } = renderProcessorConfig(effectiveConfig(cr({}), []), { memoryLimitMib: 100 });
-  assert.deepEqual(Object.keys(config.exporters as object), ['debug']);
+  assert.deepEqual(Object.keys(config.exporters as object), ['debug', 'prometheus']);
+  for (const signal of ['traces', 'metrics', 'logs'])
+    assert.deepEqual(pipelinesOf(config)[signal]?.exporters, ['debug']);
   assert.deepEqual(processorAccepts(config), []);
 });
 
@@ -115,8 +130,9 @@ test('redaction is always in the pipeline, with the policy floor’s entities an
   assert.deepEqual(red?.entities, ['credit_card', 'email']);
   assert.deepEqual(red?.custom_patterns, [{ name: 'ticket', regex: 'TCK-[0-9]{8}' }]);
   assert.equal(red?.action, 'mask');
-  const traces = (config.service as { pipelines: Record<string, { processors: string[] }> }).pipelines.traces;
-  assert.deepEqual(traces?.processors, ['memory_limiter', 'llm_redaction']);
+  for (const p of Object.values(pipelinesOf(config)).filter((p) => p.receivers.includes('otlp'))) {
+    assert.deepEqual(p.processors.slice(0, 2), ['memory_limiter', 'llm_redaction']);
+  }
   assert.deepEqual(processorAccepts(config), []);
 });
 
@@ -137,4 +153,232 @@ test('hash redaction reads the gateway’s mounted key; a sidecar masks instead'
     (sc.config.processors as Record<string, Record<string, unknown>>).llm_redaction?.action,
     'mask',
   );
+});
+
+test('traces run redaction, then cost, then derived metrics, so the metrics carry the cost', () => {
+  const { config } = render({ exporters: tempo });
+  assert.deepEqual(pipelinesOf(config).traces?.processors, [
+    'memory_limiter',
+    'llm_redaction',
+    'llm_cost',
+    'llm_metrics',
+  ]);
+});
+
+test('renders an Azure deployment alias into llm_cost model_aliases', () => {
+  const { config } = render({
+    cost: { modelAliases: [{ from: 'chat-prod-eastus', to: 'gpt-4o' }] },
+    exporters: tempo,
+  });
+  const cost = processorsOf(config).llm_cost;
+  assert.deepEqual(cost?.model_aliases, { 'chat-prod-eastus': 'gpt-4o' });
+  assert.equal(cost?.currency, 'USD');
+  assert.equal(cost?.builtin_catalogue, true);
+});
+
+test('maps every price of the resource to the processor’s per-million (or per-hour) keys', () => {
+  const { config } = render({
+    cost: {
+      prices: [
+        {
+          model: 'ft:gpt-4o-mini:acme:support:2026-09',
+          provider: 'openai',
+          aliases: ['support-bot'],
+          inputPerMillion: 0.3,
+          outputPerMillion: 1.2,
+          cacheReadPerMillion: 0.15,
+          cacheWritePerMillion: 0.375,
+          cacheWrite1hPerMillion: 0.6,
+          reasoningPerMillion: 1.2,
+        },
+        { model: 'llama-3.1-70b-instruct', provider: '', perHour: 4.5 },
+      ],
+    },
+    exporters: tempo,
+  });
+  assert.deepEqual(processorsOf(config).llm_cost?.prices, [
+    {
+      model: 'ft:gpt-4o-mini:acme:support:2026-09',
+      provider: 'openai',
+      aliases: ['support-bot'],
+      input: 0.3,
+      output: 1.2,
+      cache_read: 0.15,
+      cache_write_5m: 0.375,
+      cache_write_1h: 0.6,
+      reasoning: 1.2,
+    },
+    // An empty provider means any provider: left out, as the processor wants.
+    { model: 'llama-3.1-70b-instruct', per_hour: 4.5 },
+  ]);
+});
+
+test('turns off the built-in catalogue for a non-USD currency', () => {
+  const { config } = render({
+    cost: {
+      currency: 'EUR',
+      prices: [{ model: 'mistral-large', inputPerMillion: 1.8, outputPerMillion: 5.4 }],
+    },
+    exporters: tempo,
+  });
+  const cost = processorsOf(config).llm_cost;
+  assert.equal(cost?.currency, 'EUR');
+  assert.equal(cost?.builtin_catalogue, false);
+});
+
+test('leaves cost out when cost.enabled is false', () => {
+  const { config } = render({ cost: { enabled: false, prices: [{ model: 'm', inputPerMillion: 1 }] } });
+  assert.equal(processorsOf(config).llm_cost, undefined);
+  assert.ok(!pipelinesOf(config).traces?.processors.includes('llm_cost'));
+  assert.deepEqual(pipelinesOf(config).traces?.processors, [
+    'memory_limiter',
+    'llm_redaction',
+    'llm_metrics',
+  ]);
+});
+
+test('feeds derived metrics through cardinality_limit into a receiver-less pipeline', () => {
+  const { config, prometheus } = render({
+    cardinality: {
+      maxSeriesPerMetric: 500,
+      attributeValueCaps: [{ key: 'gen_ai.request.model', maxValues: 50 }],
+      excludeAttributes: ['user.*', '*.id'],
+    },
+    exporters: [
+      { name: 'tempo', endpoint: 'http://tempo:4318' },
+      { name: 'dd', endpoint: 'datadog-agent.datadog:4317', protocol: 'grpc', insecure: true },
+    ],
+  });
+  const metrics = processorsOf(config).llm_metrics;
+  assert.deepEqual(metrics?.metrics_pipelines, ['metrics/genai']);
+  // The aggregator is bounded at the source too.
+  assert.deepEqual(metrics?.cardinality, {
+    max_series_per_metric: 500,
+    attribute_value_caps: [{ key: 'gen_ai.request.model', max_values: 50 }],
+  });
+  assert.deepEqual(processorsOf(config).cardinality_limit, {
+    max_series_per_metric: 500,
+    attribute_value_caps: [{ key: 'gen_ai.request.model', max_values: 50 }],
+    exclude_attributes: ['user.*', '*.id'],
+  });
+  assert.deepEqual(pipelinesOf(config)['metrics/genai'], {
+    receivers: [],
+    processors: ['cardinality_limit'],
+    exporters: ['otlp_http/tempo', 'otlp_grpc/dd', 'prometheus'],
+  });
+  assert.equal(prometheus, true);
+});
+
+test('bounds the metrics applications send with the same cardinality_limit, after redaction', () => {
+  const { config } = render({ cardinality: { maxSeriesPerMetric: 300 }, exporters: tempo });
+  assert.deepEqual(pipelinesOf(config).metrics?.processors, [
+    'memory_limiter',
+    'llm_redaction',
+    'cardinality_limit',
+  ]);
+  assert.deepEqual(processorsOf(config).cardinality_limit, { max_series_per_metric: 300 });
+  // Application metrics never reach the Prometheus endpoint: only derived metrics do.
+  assert.deepEqual(pipelinesOf(config).metrics?.exporters, ['otlp_http/tempo']);
+});
+
+test('serves derived metrics for Prometheus on 0.0.0.0:8889 in both modes', () => {
+  for (const mode of ['gateway', 'sidecar'] as const) {
+    const { config } = render({ processor: { mode }, exporters: tempo });
+    assert.deepEqual(exportersOf(config).prometheus, {
+      endpoint: '0.0.0.0:8889',
+      resource_to_telemetry_conversion: { enabled: true },
+    });
+  }
+});
+
+test('leaves the prometheus exporter out when metrics.prometheus.enabled is false, OTLP export stays', () => {
+  const { config, prometheus } = render({ metrics: { prometheus: { enabled: false } }, exporters: tempo });
+  assert.equal(prometheus, false);
+  assert.equal(exportersOf(config).prometheus, undefined);
+  assert.deepEqual(pipelinesOf(config)['metrics/genai']?.exporters, ['otlp_http/tempo']);
+});
+
+test('leaves llm_metrics, its pipeline and the prometheus exporter out when metrics.enabled is false', () => {
+  const { config, prometheus } = render({ metrics: { enabled: false }, exporters: tempo });
+  assert.equal(prometheus, false);
+  assert.equal(processorsOf(config).llm_metrics, undefined);
+  assert.equal(exportersOf(config).prometheus, undefined);
+  assert.deepEqual(Object.keys(pipelinesOf(config)), ['traces', 'metrics', 'logs']);
+  assert.deepEqual(pipelinesOf(config).traces?.processors, ['memory_limiter', 'llm_redaction', 'llm_cost']);
+});
+
+test('renders metric dimensions, with their default value where one is given', () => {
+  const { config } = render({
+    metrics: { dimensions: [{ name: 'team', defaultValue: 'unknown' }, { name: 'gen_ai.agent.name' }] },
+    exporters: tempo,
+  });
+  assert.deepEqual(processorsOf(config).llm_metrics?.dimensions, [
+    { name: 'team', default: 'unknown' },
+    { name: 'gen_ai.agent.name' },
+  ]);
+});
+
+test('a gateway reads the catalogue ConfigMap from its mount; a sidecar never refers to it', () => {
+  const catalogueConfigMap = { name: 'llm-prices', key: 'prices.yaml' };
+  const gw = render({ cost: { catalogueConfigMap }, exporters: tempo });
+  assert.deepEqual(processorsOf(gw.config).llm_cost?.catalogue_files, [
+    '/etc/llmobs/catalogue/catalogue.yaml',
+  ]);
+  assert.deepEqual(gw.catalogue, catalogueConfigMap);
+  const sc = render({ processor: { mode: 'sidecar' }, cost: { catalogueConfigMap }, exporters: tempo });
+  assert.equal(processorsOf(sc.config).llm_cost?.catalogue_files, undefined);
+  assert.equal(sc.catalogue, undefined);
+  const off = render({ cost: { enabled: false, catalogueConfigMap }, exporters: tempo });
+  assert.equal(off.catalogue, undefined);
+});
+
+test('llm_cost and llm_metrics as rendered are valid for the processor', () => {
+  // Without cardinality_limit and the prometheus exporter, to check these two on their own.
+  const eff = effectiveConfig(
+    cr({
+      cost: {
+        prices: [{ model: 'ft:gpt-4o-mini:acme', provider: 'openai', inputPerMillion: 0.3, perHour: 2 }],
+        modelAliases: [{ from: 'chat-prod', to: 'gpt-4o' }],
+      },
+      metrics: { dimensions: [{ name: 'team', defaultValue: 'none' }], prometheus: { enabled: false } },
+      exporters: tempo,
+    }),
+    [],
+    { ...PROCESSOR_CAPABILITIES, cardinality: false },
+  );
+  const { config } = renderProcessorConfig(eff, { memoryLimitMib: 100 });
+  assert.deepEqual(processorAccepts(config), []);
+});
+
+test('a non-USD llm_cost and llm_metrics with its receiver-less pipeline are valid for the processor', () => {
+  // Without cardinality_limit and the prometheus exporter, to check these on their own.
+  const eff = effectiveConfig(
+    cr({
+      cost: {
+        currency: 'EUR',
+        prices: [{ model: 'mistral-large', inputPerMillion: 1.8, outputPerMillion: 5.4 }],
+        modelAliases: [{ from: 'chat-prod', to: 'mistral-large' }],
+      },
+      metrics: { dimensions: [{ name: 'team', defaultValue: 'none' }], prometheus: { enabled: false } },
+      exporters: tempo,
+    }),
+    [],
+    { ...PROCESSOR_CAPABILITIES, cardinality: false },
+  );
+  const { config } = renderProcessorConfig(eff, { memoryLimitMib: 100 });
+  assert.deepEqual(processorAccepts(config), []);
+});
+
+test('the full default rendering (cost, derived metrics, cardinality_limit, prometheus) is valid for the processor', () => {
+  for (const mode of ['gateway', 'sidecar'] as const) {
+    const { config } = render({
+      processor: { mode },
+      cardinality: {
+        attributeValueCaps: [{ key: 'gen_ai.request.model', maxValues: 50 }],
+        excludeAttributes: ['user.*'],
+      },
+      exporters: tempo,
+    });
+    assert.deepEqual(processorAccepts(config), [], mode);
+  }
 });

@@ -1,4 +1,12 @@
-import type { EffectiveConfig, ExporterSpec } from './effective.ts';
+import type {
+  ConfigMapKeyRef,
+  EffectiveCardinality,
+  EffectiveConfig,
+  EffectiveCost,
+  EffectiveMetrics,
+  ExporterSpec,
+  PriceSpec,
+} from './effective.ts';
 
 /** An environment variable the processor container gets from a Secret, referenced from its config. */
 export interface SecretEnv {
@@ -12,13 +20,35 @@ export interface RenderedProcessorConfig {
   readonly config: Record<string, unknown>;
   /** Secret-backed variables the config refers to as ${env:NAME}; values never enter the ConfigMap. */
   readonly secretEnv: readonly SecretEnv[];
+  /** The price catalogue ConfigMap the config reads at CATALOGUE_FILE (gateway mode); the gateway mounts it. */
+  readonly catalogue?: ConfigMapKeyRef;
+  /** Whether the config serves the span-derived metrics for Prometheus on PROCESSOR_PORTS.genaiMetrics. */
+  readonly prometheus: boolean;
 }
 
-export const PROCESSOR_PORTS = { grpc: 4317, http: 4318, metrics: 8888, health: 13133 } as const;
+/**
+ * 8888 is the processor's own telemetry; 8889 (the Collector prometheus exporter's default) serves the
+ * GenAI metrics derived from spans.
+ */
+export const PROCESSOR_PORTS = {
+  grpc: 4317,
+  http: 4318,
+  metrics: 8888,
+  genaiMetrics: 8889,
+  health: 13133,
+} as const;
+
+/** The receiver-less metrics pipeline llm_metrics feeds with the metrics it derives from spans. */
+export const GENAI_METRICS_PIPELINE = 'metrics/genai';
 
 /** Where the gateway mounts its HMAC key Secret (redaction action `hash`). */
 export const HMAC_KEY_DIR = '/etc/llmobs/hmac';
 export const HMAC_KEY_FILE = `${HMAC_KEY_DIR}/key`;
+
+/** Where the gateway mounts the key of spec.cost.catalogueConfigMap, whatever the key is called. */
+export const CATALOGUE_DIR = '/etc/llmobs/catalogue';
+export const CATALOGUE_FILE_NAME = 'catalogue.yaml';
+export const CATALOGUE_FILE = `${CATALOGUE_DIR}/${CATALOGUE_FILE_NAME}`;
 
 function envName(exporter: string, header: string): string {
   return `LLMOBS_${exporter}_${header}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
@@ -26,6 +56,71 @@ function envName(exporter: string, header: string): string {
 
 function exporterId(e: ExporterSpec): string {
   return `${(e.protocol ?? 'http/protobuf') === 'grpc' ? 'otlp_grpc' : 'otlp_http'}/${e.name}`;
+}
+
+/** CR price fields (per million tokens, or per hour) → llm_cost price keys. */
+const PRICE_KEYS = [
+  ['inputPerMillion', 'input'],
+  ['outputPerMillion', 'output'],
+  ['cacheReadPerMillion', 'cache_read'],
+  ['cacheWritePerMillion', 'cache_write_5m'],
+  ['cacheWrite1hPerMillion', 'cache_write_1h'],
+  ['reasoningPerMillion', 'reasoning'],
+  ['perHour', 'per_hour'],
+] as const satisfies readonly (readonly [keyof PriceSpec, string])[];
+
+function renderPrice(p: PriceSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = { model: p.model };
+  // The processor wants a provider name or none; an empty one means "any provider" in the CRD.
+  if (p.provider) out.provider = p.provider;
+  if (p.aliases && p.aliases.length > 0) out.aliases = [...p.aliases];
+  for (const [from, to] of PRICE_KEYS) if (p[from] !== undefined) out[to] = p[from];
+  return out;
+}
+
+function renderCost(cost: EffectiveCost, catalogueFile: string | undefined): Record<string, unknown> {
+  return {
+    currency: cost.currency,
+    // The built-in catalogue is in USD; the processor refuses it next to any other currency, and
+    // converting would invent exchange rates. Non-USD prices come from prices and the catalogue file.
+    builtin_catalogue: cost.currency === 'USD',
+    ...(catalogueFile ? { catalogue_files: [catalogueFile] } : {}),
+    ...(cost.prices.length > 0 ? { prices: cost.prices.map(renderPrice) } : {}),
+    ...(cost.modelAliases.length > 0
+      ? { model_aliases: Object.fromEntries(cost.modelAliases.map((a) => [a.from, a.to])) }
+      : {}),
+  };
+}
+
+function valueCaps(c: EffectiveCardinality): Record<string, unknown> {
+  return c.attributeValueCaps.length > 0
+    ? { attribute_value_caps: c.attributeValueCaps.map((v) => ({ key: v.key, max_values: v.maxValues })) }
+    : {};
+}
+
+function renderCardinality(c: EffectiveCardinality): Record<string, unknown> {
+  return {
+    max_series_per_metric: c.maxSeriesPerMetric,
+    ...valueCaps(c),
+    ...(c.excludeAttributes.length > 0 ? { exclude_attributes: [...c.excludeAttributes] } : {}),
+  };
+}
+
+function renderMetrics(m: EffectiveMetrics, c: EffectiveCardinality): Record<string, unknown> {
+  return {
+    metrics_pipelines: [GENAI_METRICS_PIPELINE],
+    ...(m.dimensions.length > 0
+      ? {
+          dimensions: m.dimensions.map((d) => ({
+            name: d.name,
+            ...(d.defaultValue !== undefined ? { default: d.defaultValue } : {}),
+          })),
+        }
+      : {}),
+    // The same bounds at the source: they hold the aggregator's memory, before cardinality_limit
+    // bounds what leaves the pipeline.
+    cardinality: { max_series_per_metric: c.maxSeriesPerMetric, ...valueCaps(c) },
+  };
 }
 
 /**
@@ -75,8 +170,57 @@ export function renderProcessorConfig(
       : {}),
     ...(action === 'hash' ? { hmac: { key_file: HMAC_KEY_FILE } } : {}),
   };
-  const processors = ['memory_limiter', 'llm_redaction'];
-  const pipeline = { receivers: ['otlp'], processors, exporters: exporterIds };
+  const processors: Record<string, unknown> = {
+    memory_limiter: {
+      check_interval: '1s',
+      limit_mib: opts.memoryLimitMib,
+      spike_limit_mib: Math.max(1, Math.floor(opts.memoryLimitMib / 5)),
+    },
+    llm_redaction: redaction,
+  };
+  const front = ['memory_limiter', 'llm_redaction'];
+  const traceProcessors = [...front];
+  const metricProcessors = [...front];
+
+  // Only a gateway mounts the catalogue ConfigMap (the CRD refuses it in sidecar mode).
+  const catalogue = eff.cost.enabled && eff.mode === 'gateway' ? eff.cost.catalogueConfigMap : undefined;
+  if (eff.cost.enabled) {
+    processors.llm_cost = renderCost(eff.cost, catalogue ? CATALOGUE_FILE : undefined);
+    traceProcessors.push('llm_cost');
+  }
+  const card = eff.cardinality;
+  if (card.enabled) {
+    processors.cardinality_limit = renderCardinality(card);
+    metricProcessors.push('cardinality_limit');
+  }
+  const pipelines: Record<string, unknown> = {
+    traces: { receivers: ['otlp'], processors: traceProcessors, exporters: [...exporterIds] },
+    metrics: { receivers: ['otlp'], processors: metricProcessors, exporters: [...exporterIds] },
+    logs: { receivers: ['otlp'], processors: [...front], exporters: [...exporterIds] },
+  };
+  const prometheus = eff.metrics.enabled && eff.metrics.prometheus;
+  if (eff.metrics.enabled) {
+    // After llm_cost, so the derived metrics carry cost; it passes spans on unchanged.
+    processors.llm_metrics = renderMetrics(eff.metrics, card);
+    traceProcessors.push('llm_metrics');
+    if (prometheus) {
+      // On 0.0.0.0 in sidecar mode too, like the self-telemetry on 8888: these are counts, durations
+      // and costs per model and configured dimension, never prompt content, and Prometheus scrapes
+      // them on the pod IP.
+      exporters.prometheus = {
+        endpoint: `0.0.0.0:${PROCESSOR_PORTS.genaiMetrics}`,
+        // A gateway serves every service of the namespace: keep service.name, k8s.namespace.name, ...
+        // (the few resource attributes llm_metrics keeps) as labels rather than only in target_info.
+        resource_to_telemetry_conversion: { enabled: true },
+      };
+    }
+    // Fed by llm_metrics only (no receiver), so application metrics never reach the Prometheus endpoint.
+    pipelines[GENAI_METRICS_PIPELINE] = {
+      receivers: [],
+      processors: card.enabled ? ['cardinality_limit'] : [],
+      exporters: [...exporterIds, ...(prometheus ? ['prometheus'] : [])],
+    };
+  }
   return {
     config: {
       // Health and metrics carry no telemetry data and must answer the kubelet and Prometheus on the pod IP.
@@ -89,21 +233,16 @@ export function renderProcessorConfig(
           },
         },
       },
-      processors: {
-        memory_limiter: {
-          check_interval: '1s',
-          limit_mib: opts.memoryLimitMib,
-          spike_limit_mib: Math.max(1, Math.floor(opts.memoryLimitMib / 5)),
-        },
-        llm_redaction: redaction,
-      },
+      processors,
       exporters,
       service: {
         extensions: ['health_check'],
         telemetry: { metrics: { address: `0.0.0.0:${PROCESSOR_PORTS.metrics}` } },
-        pipelines: { traces: pipeline, metrics: pipeline, logs: pipeline },
+        pipelines,
       },
     },
     secretEnv,
+    ...(catalogue ? { catalogue } : {}),
+    prometheus,
   };
 }

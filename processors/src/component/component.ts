@@ -29,4 +29,9 @@ export interface CreateSettings {
   readonly id: string;
   readonly logger: Logger;
   readonly telemetry: SelfTelemetry;
+  /**
+   * The entry of a configured pipeline, for processors that feed derived data into one (see
+   * ProcessorFactory.emitsTo). Resolved when called, so it works whatever order pipelines are built in.
+   */
+  readonly pipeline?: <S extends Signal>(id: string, signal: S) => Consumer<S> | undefined;
 }

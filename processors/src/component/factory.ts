@@ -40,7 +40,20 @@ export interface ProcessorFactory<C> extends FactoryBase<C> {
    */
   readonly mutatesData?: boolean;
   readonly signals: readonly Signal[];
+  /**
+   * Pipelines this processor feeds with data it derives (e.g. llm_metrics → a metrics pipeline), as
+   * the Collector's connectors do; the config loader checks they exist and carry `signal`. Such a
+   * pipeline needs no receiver of its own.
+   */
+  emitsTo?(cfg: C): readonly PipelineRef[];
   create<S extends Signal>(set: CreateSettings, cfg: C, signal: S, next: Consumer<S>): Processor<S>;
+}
+
+/** A pipeline a processor's config names, and where in that config (for error paths). */
+export interface PipelineRef {
+  readonly path: string;
+  readonly pipeline: string;
+  readonly signal: Signal;
 }
 
 export interface ExporterFactory<C> extends FactoryBase<C> {

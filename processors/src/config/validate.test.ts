@@ -136,13 +136,13 @@ service:
 `);
     assert.ok(
       errors.includes(
-        'processors.redactor: unknown type: "redactor" for id: "redactor" (valid values: [memory_limiter llm_redaction])',
+        `processors.redactor: unknown type: "redactor" for id: "redactor" (valid values: [${defaultRegistry().types('processors').join(' ')}])`,
       ),
       errors.join('\n'),
     );
     assert.ok(
       errors.includes(
-        'exporters.tempo: unknown type: "tempo" for id: "tempo" (valid values: [otlp_http otlp_grpc debug])',
+        `exporters.tempo: unknown type: "tempo" for id: "tempo" (valid values: [${defaultRegistry().types('exporters').join(' ')}])`,
       ),
       errors.join('\n'),
     );
@@ -311,5 +311,52 @@ service:
     assert.equal(config?.exporters.get('otlp/legacy')?.factory.type, 'otlp_grpc');
     const g = config?.exporters.get('otlp/legacy')?.config as OtlpGrpcExporterConfig;
     assert.deepEqual([g.endpoint, g.insecure], ['collector:4317', true], 'an http:// URL means plaintext');
+  });
+});
+
+describe('pipelines fed by a processor', () => {
+  const config = (pipelines: string, metricsPipelines = '[metrics/genai]') => `
+receivers:
+  otlp:
+    protocols: { http: {} }
+processors:
+  llm_metrics: { metrics_pipelines: ${metricsPipelines} }
+exporters:
+  debug: {}
+service:
+  pipelines:
+${pipelines}
+`;
+  test('accepts a metrics pipeline with no receivers when llm_metrics feeds it', () => {
+    const { errors } = load(
+      config(`    traces: { receivers: [otlp], processors: [llm_metrics], exporters: [debug] }
+    metrics/genai: { receivers: [], exporters: [debug] }`),
+    );
+    assert.deepEqual(errors, []);
+  });
+  test('names a fed pipeline that does not exist, or carries another signal', () => {
+    const { errors } = load(
+      config(
+        `    traces: { receivers: [otlp], processors: [llm_metrics], exporters: [debug] }
+    logs/x: { receivers: [otlp], exporters: [debug] }`,
+        '[metrics/nope, logs/x]',
+      ),
+    );
+    assert.ok(
+      errors.some((e) => e.includes('metrics_pipelines')),
+      errors.join('\n'),
+    );
+  });
+  test('still asks for receivers on a pipeline nothing feeds', () => {
+    const { errors } = load(
+      config(`    traces: { receivers: [otlp], exporters: [debug] }
+    metrics/genai: { receivers: [], exporters: [debug] }`),
+    );
+    assert.ok(
+      errors.includes(
+        'service.pipelines.metrics/genai.receivers: must have at least one entry (or be fed by a processor)',
+      ),
+      errors.join('\n'),
+    );
   });
 });

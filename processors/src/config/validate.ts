@@ -220,7 +220,7 @@ export function validateConfig(
             continue;
           }
           lists[section] = list;
-          if (section !== 'processors' && list.length === 0)
+          if (section === 'exporters' && list.length === 0)
             err(`${path}.${section}`, 'must have at least one entry');
           for (const ref of list) {
             const c = components[section].get(ref);
@@ -240,6 +240,7 @@ export function validateConfig(
         }
         pipelines.push({ id: pid, signal, ...lists });
       }
+      checkFeeds(pipelines, components.processors, err);
     }
   }
   if (errors.length > 0) return { errors };
@@ -256,4 +257,36 @@ export function validateConfig(
     },
     errors,
   };
+}
+
+/**
+ * Pipelines fed by a processor (ProcessorFactory.emitsTo) must exist and carry the right signal;
+ * every pipeline needs a receiver or a processor feeding it.
+ */
+function checkFeeds(
+  pipelines: readonly PipelineConfig[],
+  processors: ReadonlyMap<string, ConfiguredComponent>,
+  err: (path: string, message: string) => void,
+): void {
+  const fed = new Set<string>();
+  const used = new Set(pipelines.flatMap((p) => p.processors));
+  for (const id of used) {
+    const c = processors.get(id);
+    const f = c?.factory;
+    if (!c || f?.kind !== 'processor' || !f.emitsTo) continue;
+    for (const ref of f.emitsTo(c.config)) {
+      const target = pipelines.find((p) => p.id === ref.pipeline);
+      const path = `processors.${id}.${ref.path}`;
+      if (!target) err(path, `references pipeline "${ref.pipeline}" which is not in service.pipelines`);
+      else if (target.signal !== ref.signal)
+        err(path, `pipeline "${ref.pipeline}" carries ${target.signal}, not ${ref.signal}`);
+      else if (target.processors.includes(id))
+        err(path, `pipeline "${ref.pipeline}" contains ${id} itself (a loop)`);
+      else fed.add(ref.pipeline);
+    }
+  }
+  for (const p of pipelines) {
+    if (p.receivers.length === 0 && !fed.has(p.id))
+      err(`service.pipelines.${p.id}.receivers`, 'must have at least one entry (or be fed by a processor)');
+  }
 }

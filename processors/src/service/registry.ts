@@ -2,7 +2,11 @@ import type { AnyFactory } from '../component/factory.ts';
 import { debugExporterFactory } from '../exporters/debug/factory.ts';
 import { otlpGrpcExporterFactory } from '../exporters/otlpgrpc/factory.ts';
 import { otlpHttpExporterFactory } from '../exporters/otlphttp/factory.ts';
+import { prometheusExporterFactory } from '../exporters/prometheus/factory.ts';
 import { healthCheckFactory } from '../extensions/healthcheck/factory.ts';
+import { cardinalityLimitFactory } from '../processors/cardinality/factory.ts';
+import { costFactory } from '../processors/cost/factory.ts';
+import { genAiMetricsFactory } from '../processors/genaimetrics/factory.ts';
 import { memoryLimiterFactory } from '../processors/memorylimiter/factory.ts';
 import { redactionFactory } from '../processors/redaction/factory.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.ts';
@@ -49,9 +53,13 @@ export function defaultRegistry(): Registry {
     otlpReceiverFactory,
     memoryLimiterFactory,
     redactionFactory,
+    costFactory,
+    cardinalityLimitFactory,
+    genAiMetricsFactory,
     otlpHttpExporterFactory,
     otlpGrpcExporterFactory,
     debugExporterFactory,
+    prometheusExporterFactory,
     healthCheckFactory,
   ]);
 }

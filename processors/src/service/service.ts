@@ -43,10 +43,17 @@ export class Service {
 
   constructor(cfg: ServiceConfig, logger: Logger, telemetry: SelfTelemetry, status: () => ServiceStatus) {
     this.#logger = logger;
+    // Pipeline entries, filled as pipelines are built; processors that feed a pipeline look theirs up when they emit.
+    const pipelineEntries = new Map<string, { signal: Signal; entry: Consumer<Signal> }>();
+    const pipeline = <S extends Signal>(pid: string, signal: S): Consumer<S> | undefined => {
+      const p = pipelineEntries.get(pid);
+      return p && p.signal === signal ? (p.entry as unknown as Consumer<S>) : undefined;
+    };
     const settings = (id: string, kind: string): CreateSettings => ({
       id,
       logger: logger.child({ component: id, kind }),
       telemetry,
+      pipeline,
     });
     const need = (m: ReadonlyMap<string, ConfiguredComponent>, id: string) => {
       const c = m.get(id);
@@ -101,6 +108,7 @@ export class Service {
         this.#processors.push(proc);
         next = proc;
       }
+      pipelineEntries.set(p.id, { signal, entry: next });
       for (const rid of p.receivers) {
         const list = entries.get(rid) ?? [];
         const slot = list.find((s) => s.signal === signal);

@@ -153,7 +153,81 @@ export class SelfTelemetry {
     ).inc({ processor, reason }, n);
   }
 
+  /** Spans an llm_cost processor looked at, by outcome (ok, partial, unknown_model, no_usage, reported). */
+  costSpans(processor: string, status: string, n: number): void {
+    this.#counter('llmobs_cost_spans_total', 'LLM spans seen by a cost processor, by cost status.', [
+      'processor',
+      'status',
+    ]).inc({ processor, status }, n);
+  }
+
+  /** LLM spans left without a cost because no price matched their model (the label is bounded by the caller). */
+  costUnknownModel(processor: string, provider: string, model: string, n: number): void {
+    this.#counter(
+      'llmobs_cost_unknown_model_total',
+      'LLM spans whose model has no price (cost left unset, never 0), by provider and model.',
+      ['processor', 'provider', 'model'],
+    ).inc({ processor, provider, model }, n);
+  }
+
+  /** Trace roll-up entries evicted before their root span arrived (the root then lacks their cost). */
+  costRollupEvicted(processor: string, reason: 'ttl' | 'capacity', n: number): void {
+    this.#counter(
+      'llmobs_cost_rollup_evicted_traces_total',
+      'Traces whose cost roll-up was evicted before the root span arrived, by reason.',
+      ['processor', 'reason'],
+    ).inc({ processor, reason }, n);
+  }
+
+  /** Derived-metrics flushes into a pipeline, by result (ok, refused, missing). */
+  derivedMetricsFlush(processor: string, pipeline: string, result: string): void {
+    this.#counter(
+      'llmobs_derived_metrics_flushes_total',
+      'Flushes of span-derived metrics into a metrics pipeline, by result.',
+      ['processor', 'pipeline', 'result'],
+    ).inc({ processor, pipeline, result });
+  }
+
+  /** Series an llm_metrics processor holds now, by metric. */
+  derivedMetricsSeries(processor: string, metric: string, n: number): void {
+    this.#gauge(
+      'llmobs_derived_metrics_series',
+      'Series held by a span-derived metrics processor, by metric.',
+      ['processor', 'metric'],
+    ).set({ processor, metric }, n);
+  }
+
   drop(component: string, signal: Signal, reason: DropReason, n: number): void {
     if (n > 0) this.dropped.inc({ component, signal, reason }, n);
+  }
+
+  /** Data points a cardinality limit folded into the `otel.metric.overflow` series, by (bounded) metric name. */
+  cardinalityOverflowPoints(processor: string, metric: string, n: number): void {
+    this.#counter(
+      'llmobs_cardinality_overflow_points_total',
+      'Data points folded into the otel.metric.overflow series, by processor and metric (__other__ beyond the tracked names).',
+      ['processor', 'metric'],
+    ).inc({ processor, metric }, n);
+  }
+
+  /** Attribute sets a cardinality limit tracks now, across metrics. */
+  cardinalitySeries(processor: string, n: number): void {
+    this.#gauge('llmobs_cardinality_series', 'Attribute sets tracked by a cardinality limit, by processor.', [
+      'processor',
+    ]).set({ processor }, n);
+  }
+
+  /** Attribute values replaced by `__other__` by a value cap, by (configured) attribute key. */
+  cardinalityCappedValues(processor: string, key: string, n: number): void {
+    this.#counter(
+      'llmobs_cardinality_capped_values_total',
+      'Attribute values replaced by __other__ by a per-key value cap, by processor and key.',
+      ['processor', 'key'],
+    ).inc({ processor, key }, n);
+  }
+
+  /** Metric points a cardinality limit could neither keep nor merge (summaries, mismatched histogram bounds). */
+  cardinalityDropped(processor: string, reason: 'cardinality_overflow' | 'unmergeable', n: number): void {
+    if (n > 0) this.dropped.inc({ component: processor, signal: 'metrics', reason }, n);
   }
 }

@@ -105,36 +105,154 @@ export interface LLMObservabilitySpec {
     action?: 'mask' | 'hash';
   };
   /**
-   * Token cost attributes (gen_ai.usage.cost.*) added by the processor (llm_cost).
+   * Token cost attributes (gen_ai.usage.cost.amount, gen_ai.usage.cost.currency and the readers' aliases) added to every LLM span by the processor (llm_cost). Prices come from, first match wins: prices here, then catalogueConfigMap, then the processor's built-in catalogue (USD).
    */
   cost?: {
+    /**
+     * Put a cost on LLM spans. When false, spans pass without cost attributes.
+     */
     enabled?: boolean;
     /**
-     * ISO 4217 code the prices are in.
+     * ISO 4217 code the prices are in. The built-in catalogue is in USD, so any other currency switches it off: every model then needs a price here or in catalogueConfigMap.
      */
     currency?: string;
     /**
-     * Custom prices per million tokens; they win over the built-in catalogue.
+     * Custom prices per million tokens (perHour for self-hosted models); they win over catalogueConfigMap and the built-in catalogue. Use them for fine-tuned models, negotiated rates and models the catalogue does not know.
      *
      * @maxItems 256
      */
     prices?: {
       /**
-       * Model name as the instrumentation reports it (gen_ai.request.model / gen_ai.response.model).
+       * Model name as the instrumentation reports it (gen_ai.request.model / gen_ai.response.model), e.g. ft:gpt-4o-mini:acme:support:2026-09. Matched case-insensitively.
        */
       model: string;
+      /**
+       * Provider as gen_ai.provider.name spells it (openai, anthropic, azure.ai.openai, aws.bedrock, ...). Unset or empty applies the price whatever the provider.
+       */
       provider?: string;
+      /**
+       * Other model names billed at exactly these prices (dated snapshots, marketing names).
+       *
+       * @maxItems 32
+       */
+      aliases?: string[];
+      /**
+       * Price of one million uncached input tokens.
+       */
       inputPerMillion?: number;
+      /**
+       * Price of one million output tokens.
+       */
       outputPerMillion?: number;
+      /**
+       * Price of one million input tokens read from the prompt cache.
+       */
       cacheReadPerMillion?: number;
+      /**
+       * Price of one million tokens written to the prompt cache with the default (5 minute) lifetime, or an unknown one; billed as input when unset.
+       */
       cacheWritePerMillion?: number;
+      /**
+       * Price of one million tokens written to the prompt cache with a 1 hour lifetime.
+       */
+      cacheWrite1hPerMillion?: number;
+      /**
+       * Price of one million reasoning (thinking) tokens; billed as output when unset.
+       */
+      reasoningPerMillion?: number;
+      /**
+       * Self-hosted or provisioned capacity: price per hour of span duration, used instead of token prices (only when this entry has no token price).
+       */
+      perHour?: number;
     }[];
+    /**
+     * Reported model names to price as another model, e.g. an Azure OpenAI deployment name (chat-prod) to the model it serves (gpt-4o), or an inference profile to its model.
+     *
+     * @maxItems 256
+     */
+    modelAliases?: {
+      /**
+       * Model name as reported (gen_ai.request.model / gen_ai.response.model); matched case-insensitively.
+       */
+      from: string;
+      /**
+       * Model id to price it as, from prices, catalogueConfigMap or the built-in catalogue.
+       */
+      to: string;
+    }[];
+    /**
+     * A ConfigMap in this namespace holding an extra price catalogue (the processor's catalogue format, YAML or JSON, in this currency), consulted after prices and before the built-in catalogue. Mounted into the gateway (gateway mode only); the gateway reads it at startup, so restart it after changing the ConfigMap (kubectl rollout restart).
+     */
+    catalogueConfigMap?: {
+      /**
+       * ConfigMap name.
+       */
+      name: string;
+      /**
+       * Key of the ConfigMap that holds the catalogue.
+       */
+      key: string;
+    };
   };
   /**
-   * Bounds on the number of metric series the processor lets through (cardinality_limit).
+   * Bounds on the metric series the processor lets through (cardinality_limit), applied to the metrics applications send and to the metrics derived from spans. A series over the bound is folded into one overflow series (otel.metric.overflow=true) instead of being dropped.
    */
   cardinality?: {
+    /**
+     * Distinct attribute sets kept per metric name; further ones go to the overflow series.
+     */
     maxSeriesPerMetric?: number;
+    /**
+     * Caps on the distinct values of one attribute (e.g. gen_ai.request.model): past maxValues, new values become __other__, so the attribute stays groupable while its cardinality is bounded.
+     *
+     * @maxItems 32
+     */
+    attributeValueCaps?: {
+      /**
+       * Exact attribute key (no globs).
+       */
+      key: string;
+      /**
+       * Distinct values kept; a value frees its slot after 10 minutes unseen.
+       */
+      maxValues: number;
+    }[];
+    /**
+     * Data point attribute keys to remove from metrics before series are counted, as exact keys or globs (user.*, *.id); points that then share their attributes are merged.
+     *
+     * @maxItems 64
+     */
+    excludeAttributes?: string[];
+  };
+  /**
+   * GenAI metrics derived from spans by the processor (llm_metrics): token usage, operation duration, time to first chunk, calls and cost per model. They pass through the cardinality bounds, are exported over OTLP to the same exporters as traces and, by default, served for Prometheus on port 8889 at /metrics.
+   */
+  metrics?: {
+    /**
+     * Derive metrics from spans.
+     */
+    enabled?: boolean;
+    /**
+     * Span or resource attributes to add to the derived metrics' attributes, on top of gen_ai.operation.name, gen_ai.provider.name, gen_ai.request.model, gen_ai.response.model and error.type (e.g. team, gen_ai.agent.name). Each one multiplies the series: keep to attributes with few values.
+     *
+     * @maxItems 16
+     */
+    dimensions?: {
+      /**
+       * Attribute key, looked up on the span, then on its resource.
+       */
+      name: string;
+      /**
+       * Value when neither the span nor its resource has the attribute; unset leaves the attribute out.
+       */
+      defaultValue?: string;
+    }[];
+    /**
+     * Serve the derived metrics for Prometheus to scrape, on port 8889 at /metrics (container and gateway Service port genai-metrics). In sidecar mode each instrumented pod serves them.
+     */
+    prometheus?: {
+      enabled?: boolean;
+    };
   };
   /**
    * Where processed telemetry goes. Credentials stay with the processor and never reach application pods.

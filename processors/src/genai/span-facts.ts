@@ -1,0 +1,37 @@
+import type { AnyValue, KeyValue } from '../otlp/model.ts';
+import { type Fact, KEY_INDEX } from './dialects.ts';
+import { numberOf, stringOf } from './values.ts';
+
+/** The GenAI facts of one span, read in a single pass over its attributes whatever the dialect. */
+export type SpanFacts = Partial<Record<Fact, AnyValue>>;
+
+/**
+ * Reads every known GenAI attribute of `attrs` into one object: for each fact the best-ranked
+ * spelling present. Returns undefined when the span has none (most spans of an app), so callers
+ * skip them at the cost of one Map lookup per attribute.
+ */
+export function readFacts(attrs: readonly KeyValue[]): SpanFacts | undefined {
+  let facts: SpanFacts | undefined;
+  let ranks: Partial<Record<Fact, number>> | undefined;
+  for (const kv of attrs) {
+    const hit = KEY_INDEX.get(kv.key);
+    if (!hit || !kv.value) continue;
+    facts ??= {};
+    ranks ??= {};
+    const prev = ranks[hit.fact];
+    if (prev === undefined || hit.rank < prev) {
+      facts[hit.fact] = kv.value;
+      ranks[hit.fact] = hit.rank;
+    }
+  }
+  return facts;
+}
+
+export function factNumber(f: SpanFacts, fact: Fact): number | undefined {
+  const n = numberOf(f[fact]);
+  return n === undefined || n < 0 ? undefined : n;
+}
+
+export function factString(f: SpanFacts, fact: Fact): string | undefined {
+  return stringOf(f[fact]);
+}
