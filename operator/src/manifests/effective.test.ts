@@ -127,7 +127,7 @@ test('carries cost, cardinality and metrics settings as the resource gives them;
       attributeValueCaps: [{ key: 'gen_ai.request.model', maxValues: 50 }],
       excludeAttributes: ['user.*'],
     },
-    metrics: { dimensions: [{ name: 'team', defaultValue: 'unknown' }], prometheus: { enabled: false } },
+    metrics: { dimensions: [{ name: 'team', default: 'unknown' }], prometheus: { enabled: false } },
   };
   const eff = effectiveConfig(cr(spec), [
     policy('strict', { contentCapture: { maxLevel: 'none' }, redaction: { requiredEntities: ['iban'] } }),
@@ -142,7 +142,7 @@ test('carries cost, cardinality and metrics settings as the resource gives them;
   assert.deepEqual(eff.cardinality, { enabled: true, ...spec.cardinality });
   assert.deepEqual(eff.metrics, {
     enabled: true,
-    dimensions: [{ name: 'team', defaultValue: 'unknown' }],
+    dimensions: [{ name: 'team', default: 'unknown' }],
     prometheus: false,
   });
   assert.ok(eff.violations.every((v) => !/cost|cardinality|metrics/.test(v.field)));

@@ -309,7 +309,7 @@ test('leaves llm_metrics, its pipeline and the prometheus exporter out when metr
 
 test('renders metric dimensions, with their default value where one is given', () => {
   const { config } = render({
-    metrics: { dimensions: [{ name: 'team', defaultValue: 'unknown' }, { name: 'gen_ai.agent.name' }] },
+    metrics: { dimensions: [{ name: 'team', default: 'unknown' }, { name: 'gen_ai.agent.name' }] },
     exporters: tempo,
   });
   assert.deepEqual(processorsOf(config).llm_metrics?.dimensions, [
@@ -340,7 +340,7 @@ test('llm_cost and llm_metrics as rendered are valid for the processor', () => {
         prices: [{ model: 'ft:gpt-4o-mini:acme', provider: 'openai', inputPerMillion: 0.3, perHour: 2 }],
         modelAliases: [{ from: 'chat-prod', to: 'gpt-4o' }],
       },
-      metrics: { dimensions: [{ name: 'team', defaultValue: 'none' }], prometheus: { enabled: false } },
+      metrics: { dimensions: [{ name: 'team', default: 'none' }], prometheus: { enabled: false } },
       exporters: tempo,
     }),
     [],
@@ -359,7 +359,7 @@ test('a non-USD llm_cost and llm_metrics with its receiver-less pipeline are val
         prices: [{ model: 'mistral-large', inputPerMillion: 1.8, outputPerMillion: 5.4 }],
         modelAliases: [{ from: 'chat-prod', to: 'mistral-large' }],
       },
-      metrics: { dimensions: [{ name: 'team', defaultValue: 'none' }], prometheus: { enabled: false } },
+      metrics: { dimensions: [{ name: 'team', default: 'none' }], prometheus: { enabled: false } },
       exporters: tempo,
     }),
     [],

@@ -113,7 +113,7 @@ function renderMetrics(m: EffectiveMetrics, c: EffectiveCardinality): Record<str
       ? {
           dimensions: m.dimensions.map((d) => ({
             name: d.name,
-            ...(d.defaultValue !== undefined ? { default: d.defaultValue } : {}),
+            ...(d.default !== undefined ? { default: d.default } : {}),
           })),
         }
       : {}),

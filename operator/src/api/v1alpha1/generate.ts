@@ -20,7 +20,11 @@ function clean(node: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) {
     if (k.startsWith('x-kubernetes-') || k === 'default') continue;
-    out[k] = clean(v);
+    // Under `properties` the keys are field names (a field may be called `default`), not schema keywords.
+    out[k] =
+      k === 'properties' && v !== null && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, clean(sub)]))
+        : clean(v);
   }
   if (out.type === 'object' && out.additionalProperties === undefined && out.properties !== undefined) {
     out.additionalProperties = false;

@@ -245,7 +245,7 @@ export interface LLMObservabilitySpec {
       /**
        * Value when neither the span nor its resource has the attribute; unset leaves the attribute out.
        */
-      defaultValue?: string;
+      default?: string;
     }[];
     /**
      * Serve the derived metrics for Prometheus to scrape, on port 8889 at /metrics (container and gateway Service port genai-metrics). In sidecar mode each instrumented pod serves them.
