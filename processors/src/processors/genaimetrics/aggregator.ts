@@ -41,6 +41,8 @@ export class Aggregator {
   readonly #admission: SeriesAdmission;
   readonly #ttlMs: number;
   readonly #scope: { name: string; version: string };
+  /** Measurements folded into the overflow series since the last `takeOverflows`, by metric. */
+  readonly #overflows = new Map<string, number>();
 
   constructor(admission: SeriesAdmission, ttlMs: number, scope: { name: string; version: string }) {
     this.#admission = admission;
@@ -80,6 +82,7 @@ export class Aggregator {
         s = this.#newSeries(inst, resourceKey, attrs(), now);
         series.set(key, s);
       } else {
+        this.#overflows.set(inst.name, (this.#overflows.get(inst.name) ?? 0) + 1);
         s = series.get(OVERFLOW_KEY);
         if (!s) {
           s = this.#newSeries(inst, '', [...OVERFLOW_ATTRS], now);
@@ -119,6 +122,13 @@ export class Aggregator {
       min: Number.POSITIVE_INFINITY,
       max: Number.NEGATIVE_INFINITY,
     };
+  }
+
+  /** Overflowed measurements by metric since the last call, and resets them. */
+  takeOverflows(): Map<string, number> {
+    const out = new Map(this.#overflows);
+    this.#overflows.clear();
+    return out;
   }
 
   /** Number of live series per instrument name (for tests and self-metrics). */

@@ -246,6 +246,14 @@ describe('llm_metrics', () => {
       await metricValue(set.telemetry, 'llmobs_derived_metrics_series', { metric: 'llmobs.calls' }),
       calls.length,
     );
+    assert.equal(
+      await metricValue(set.telemetry, 'llmobs_cardinality_overflow_points_total', {
+        processor: 'llm_metrics',
+        metric: 'llmobs.calls',
+      }),
+      users - limit,
+      'every overflowed measurement is counted',
+    );
   });
 
   it('caps the values of a dimension with __other__', async () => {

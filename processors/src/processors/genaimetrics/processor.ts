@@ -204,6 +204,8 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
   async #flush(now: number): Promise<void> {
     this.#agg.sweep(now);
     this.#limiter.sweep(now);
+    for (const [metric, n] of this.#agg.takeOverflows())
+      this.#set.telemetry.cardinalityOverflowPoints(this.#set.id, metric, n);
     const counts = this.#agg.seriesCounts();
     for (const inst of ALL_INSTRUMENTS)
       this.#set.telemetry.derivedMetricsSeries(this.#set.id, inst.name, counts.get(inst.name) ?? 0);
