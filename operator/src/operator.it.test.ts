@@ -207,6 +207,7 @@ describe('the operator process against a real control plane', () => {
       exporters: Record<string, { endpoint: string }>;
       extensions: { health_check: { endpoint: string } };
       service: { telemetry: { metrics: { address: string } } };
+      processors: { llm_metrics: { flush_interval: string } };
     };
     // The rendered config as the gateway would run it, with this machine's addresses in place of the
     // cluster's: loopback ports for the listeners, the test's Jaeger for the Tempo exporter.
@@ -216,8 +217,11 @@ describe('the operator process against a real control plane', () => {
     };
     config.extensions.health_check.endpoint = '127.0.0.1:{{port:health}}';
     config.service.telemetry.metrics.address = '127.0.0.1:{{port:metrics}}';
-    assert.deepEqual(Object.keys(config.exporters), ['otlp_http/tempo']);
+    assert.deepEqual(Object.keys(config.exporters).sort(), ['otlp_http/tempo', 'prometheus']);
     (config.exporters['otlp_http/tempo'] as { endpoint: string }).endpoint = jaeger.otlpHttpEndpoint;
+    (config.exporters.prometheus as { endpoint: string }).endpoint = '127.0.0.1:{{port:prom}}';
+    // Flushed every 15 s in the cluster; sooner here so the test need not wait.
+    config.processors.llm_metrics.flush_interval = '500ms';
     const processor = await startProcessor({ config: yaml.dump(config) });
     try {
       // What the kubelet would hand the container: downward-API fields filled in, $(VAR) expanded.
@@ -238,6 +242,7 @@ describe('the operator process against a real control plane', () => {
       await runPythonClient({
         variant: 'openai-v2',
         scenario: 'chat',
+        model: 'gpt-4o-mini',
         prompt: 'My email is jane.doe@example.com and my card is 4111 1111 1111 1111; where is my order?',
         llmBaseUrl: llm.url,
         otlpEndpoint: processor.otlpHttpEndpoint,
@@ -265,6 +270,19 @@ describe('the operator process against a real control plane', () => {
       assert.match(input, /<CREDIT_CARD>/);
       assert.doesNotMatch(input, /jane\.doe@example\.com|4111 1111 1111 1111/);
       assert.doesNotThrow(() => JSON.parse(input), 'still valid JSON');
+      // Priced by the rendered llm_cost from the built-in catalogue, and counted by llm_metrics.
+      assert.equal(spans[0]?.attributes['gen_ai.usage.cost.status'], 'ok');
+      assert.equal(typeof spans[0]?.attributes['gen_ai.usage.cost.amount'], 'number');
+      await eventually(
+        'llmobs_cost_total on the Prometheus endpoint',
+        async () => {
+          const scrape = await fetch(`http://127.0.0.1:${processor.ports.prom}/metrics`).then((r) =>
+            r.text(),
+          );
+          return /^llmobs_cost_total\{/m.test(scrape) ? true : undefined;
+        },
+        10_000,
+      );
     } finally {
       await processor.stop();
     }
