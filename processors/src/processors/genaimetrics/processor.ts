@@ -6,11 +6,11 @@ import { factNumber, factString, readFacts, type SpanFacts } from '../../genai/s
 import { normaliseUsage } from '../../genai/usage.ts';
 import { int64ToNumber } from '../../genai/values.ts';
 import { seriesKey } from '../../metrics/cardinality/series-key.ts';
-import { SeriesLimiter } from '../../metrics/cardinality/series-limiter.ts';
 import { ValueCaps } from '../../metrics/cardinality/value-caps.ts';
 import type { AnyValue, KeyValue, Resource, Span, TracesRequest } from '../../otlp/model.ts';
-import { Aggregator } from './aggregator.ts';
+import type { Aggregator } from './aggregator.ts';
 import type { GenAiMetricsConfig } from './config.ts';
+import { DerivedMetricsFeed } from './feed.ts';
 import {
   ALL_INSTRUMENTS,
   CACHE_HIT_RATIO,
@@ -49,22 +49,26 @@ const TOKEN_TYPES = [
  * bounded per metric (otel.metric.overflow=true beyond the limit, so totals stay exact).
  */
 export class GenAiMetricsProcessor implements Processor<'traces'> {
-  readonly #set: CreateSettings;
   readonly #cfg: GenAiMetricsConfig;
   readonly #next: Consumer<'traces'>;
+  readonly #feed: DerivedMetricsFeed;
   readonly #agg: Aggregator;
-  readonly #limiter: SeriesLimiter;
   readonly #caps: ValueCaps;
-  #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
 
   constructor(set: CreateSettings, cfg: GenAiMetricsConfig, next: Consumer<'traces'>) {
-    this.#set = set;
     this.#cfg = cfg;
     this.#next = next;
-    this.#limiter = new SeriesLimiter({ maxSeriesPerMetric: cfg.maxSeriesPerMetric, ttlMs: cfg.seriesTtlMs });
+    this.#feed = new DerivedMetricsFeed(set, {
+      pipelines: cfg.metricsPipelines,
+      flushIntervalMs: cfg.flushIntervalMs,
+      seriesTtlMs: cfg.seriesTtlMs,
+      maxSeriesPerMetric: cfg.maxSeriesPerMetric,
+      resourceAttributes: cfg.resourceAttributes,
+      instruments: ALL_INSTRUMENTS,
+      scope: SCOPE,
+    });
+    this.#agg = this.#feed.aggregator;
     this.#caps = new ValueCaps(cfg.valueCaps, { ttlMs: cfg.seriesTtlMs });
-    this.#agg = new Aggregator(this.#limiter, cfg.seriesTtlMs, SCOPE);
   }
 
   /** The aggregation state (for tests and benchmarks). */
@@ -82,19 +86,11 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
           if (!facts) continue;
           const op = operationOf(facts);
           if (!op) continue;
-          resourceKey ??= this.#resource(rs.resource, now);
+          resourceKey ??= this.#feed.resource(rs.resource, now);
           this.#record(span, facts, op, rs.resource, resourceKey, now);
         }
       }
     }
-  }
-
-  #resource(resource: Resource | null | undefined, now: number): string {
-    const wanted = this.#cfg.resourceAttributes;
-    const attrs = (resource?.attributes ?? []).filter((kv) => wanted.includes(kv.key));
-    const key = seriesKey(attrs);
-    this.#agg.resource(key, () => attrs, now);
-    return key;
   }
 
   #record(
@@ -197,49 +193,15 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
 
   /** Sends the current state into every configured metrics pipeline. */
   flush(now = Date.now()): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#flush(now));
-    return this.#flushing;
-  }
-
-  async #flush(now: number): Promise<void> {
-    this.#agg.sweep(now);
-    this.#limiter.sweep(now);
-    for (const [metric, n] of this.#agg.takeOverflows())
-      this.#set.telemetry.cardinalityOverflowPoints(this.#set.id, metric, n);
-    const counts = this.#agg.seriesCounts();
-    for (const inst of ALL_INSTRUMENTS)
-      this.#set.telemetry.derivedMetricsSeries(this.#set.id, inst.name, counts.get(inst.name) ?? 0);
-    if (counts.size === 0) return;
-    for (const pid of this.#cfg.metricsPipelines) {
-      const consumer = this.#set.pipeline?.(pid, 'metrics');
-      if (!consumer) {
-        this.#set.telemetry.derivedMetricsFlush(this.#set.id, pid, 'missing');
-        continue;
-      }
-      // Each pipeline gets its own request: its processors may change it in place.
-      const req = this.#agg.collect(now);
-      try {
-        await consumer.consume(req);
-        this.#set.telemetry.derivedMetricsFlush(this.#set.id, pid, 'ok');
-      } catch (err) {
-        // Cumulative state: the next flush carries these totals again, so nothing is lost.
-        this.#set.telemetry.derivedMetricsFlush(this.#set.id, pid, 'refused');
-        this.#set.logger.warn({ err, pipeline: pid }, 'derived metrics refused; they go with the next flush');
-      }
-    }
+    return this.#feed.flush(now);
   }
 
   async start(): Promise<void> {
-    this.#timer = setInterval(() => {
-      void this.flush();
-    }, this.#cfg.flushIntervalMs);
-    this.#timer.unref();
+    this.#feed.start();
   }
 
   async shutdown(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.flush();
+    await this.#feed.stop();
   }
 }
 
