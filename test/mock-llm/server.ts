@@ -178,7 +178,19 @@ function toolCallFor(body: Json, hash: string): ToolCall | undefined {
   return undefined;
 }
 
-function replyText(messages: unknown[]): string {
+/**
+ * A judge's reply, for models named `*judge*`: deterministic per input — FALSE when the judged text
+ * contains the marker WRONG, TRUE otherwise — in the TRUE/FALSE-then-reason shape llm_evaluation asks for.
+ */
+function judgeReply(messages: unknown[]): string {
+  const judged = messages.map((m) => (isRecord(m) ? contentText(m.content) : '')).join('\n');
+  return /WRONG/.test(judged)
+    ? 'FALSE\nThe answer contains a statement marked wrong.'
+    : 'TRUE\nThe answer addresses the question.';
+}
+
+function replyText(messages: unknown[], model = ''): string {
+  if (model.includes('judge')) return judgeReply(messages);
   const last = messages[messages.length - 1];
   if (isRecord(last) && last.role === 'tool') {
     return `The tool returned: ${contentText(last.content).slice(0, 120)}`;
@@ -296,7 +308,7 @@ export async function startMockLlm(opts: { port?: number } = {}): Promise<MockLl
     const n = typeof body.n === 'number' && body.n > 1 ? Math.min(body.n, 8) : 1;
     const prompt = promptTokens(messages);
     const toolCall = toolCallFor(body, hash);
-    let text = toolCall === undefined ? replyText(messages) : '';
+    let text = toolCall === undefined ? replyText(messages, model) : '';
     let finish: 'stop' | 'length' | 'tool_calls' = toolCall === undefined ? 'stop' : 'tool_calls';
     const max = maxTokensOf(body);
     if (toolCall === undefined && max !== undefined && countTokens(text) > max) {

@@ -263,3 +263,24 @@ describe('mock LLM driven by the openai SDK', () => {
     assert.equal(floats.data[0]?.embedding.length, 16);
   });
 });
+
+describe('mock LLM as a judge', () => {
+  it('answers FALSE when the judged text carries the WRONG marker and TRUE otherwise', async () => {
+    const mock = await startMockLlm();
+    try {
+      const ask = async (content: string) => {
+        const res = await fetch(`${mock.url}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'mock-judge', messages: [{ role: 'user', content }] }),
+        });
+        const body = (await res.json()) as { choices: { message: { content: string } }[] };
+        return body.choices[0]?.message.content.split('\n')[0];
+      };
+      assert.equal(await ask('<answer>Paris is in France.</answer>'), 'TRUE');
+      assert.equal(await ask('<answer>Paris is in Spain. WRONG</answer>'), 'FALSE');
+    } finally {
+      await mock.close();
+    }
+  });
+});

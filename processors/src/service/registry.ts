@@ -6,6 +6,7 @@ import { prometheusExporterFactory } from '../exporters/prometheus/factory.ts';
 import { healthCheckFactory } from '../extensions/healthcheck/factory.ts';
 import { cardinalityLimitFactory } from '../processors/cardinality/factory.ts';
 import { costFactory } from '../processors/cost/factory.ts';
+import { evaluationFactory } from '../processors/evaluation/factory.ts';
 import { genAiMetricsFactory } from '../processors/genaimetrics/factory.ts';
 import { memoryLimiterFactory } from '../processors/memorylimiter/factory.ts';
 import { redactionFactory } from '../processors/redaction/factory.ts';
@@ -56,6 +57,7 @@ export function defaultRegistry(): Registry {
     costFactory,
     cardinalityLimitFactory,
     genAiMetricsFactory,
+    evaluationFactory,
     otlpHttpExporterFactory,
     otlpGrpcExporterFactory,
     debugExporterFactory,

@@ -197,6 +197,38 @@ export class SelfTelemetry {
     ).set({ processor, metric }, n);
   }
 
+  /** Judge calls of an llm_evaluation processor, by rubric and result (pass, fail, unparseable, error_*). */
+  evalJudgments(processor: string, rubric: string, result: string, n: number): void {
+    this.#counter('llmobs_eval_judgments_total', 'Judge calls, by rubric and result.', [
+      'processor',
+      'rubric',
+      'result',
+    ]).inc({ processor, rubric, result }, n);
+  }
+
+  /** Judgments not made, by reason (queue_full, budget_rate, budget_cost, no_content, no_documents). */
+  evalSkipped(processor: string, reason: string, n: number): void {
+    this.#counter('llmobs_eval_skipped_total', 'Judgments selected but not made, by reason.', [
+      'processor',
+      'reason',
+    ]).inc({ processor, reason }, n);
+  }
+
+  evalJudgeCost(processor: string, usd: number): void {
+    if (usd > 0)
+      this.#counter('llmobs_eval_judge_cost_usd_total', 'What judge calls cost, in USD.', ['processor']).inc(
+        { processor },
+        usd,
+      );
+  }
+
+  evalQueue(processor: string, n: number): void {
+    this.#gauge('llmobs_eval_queue_size', 'Judge calls waiting for a worker.', ['processor']).set(
+      { processor },
+      n,
+    );
+  }
+
   drop(component: string, signal: Signal, reason: DropReason, n: number): void {
     if (n > 0) this.dropped.inc({ component, signal, reason }, n);
   }
@@ -229,5 +261,62 @@ export class SelfTelemetry {
   /** Metric points a cardinality limit could neither keep nor merge (summaries, mismatched histogram bounds). */
   cardinalityDropped(processor: string, reason: 'cardinality_overflow' | 'unmergeable', n: number): void {
     if (n > 0) this.dropped.inc({ component: processor, signal: 'metrics', reason }, n);
+  }
+
+  /** Traces an llm_sampling processor decided, by decision (keep, drop) and the policy that gave it. */
+  samplingTraces(processor: string, decision: 'keep' | 'drop', reason: string, n: number): void {
+    this.#counter(
+      'llmobs_sampling_traces_total',
+      'Traces decided by a sampling processor, by decision and reason (the first policy that matched, else probabilistic). Sampled-out traces are not drops.',
+      ['processor', 'decision', 'reason'],
+    ).inc({ processor, decision, reason }, n);
+  }
+
+  /** Spans that followed a sampling decision (late spans included), by decision and reason. */
+  samplingSpans(processor: string, decision: 'keep' | 'drop', reason: string, n: number): void {
+    this.#counter(
+      'llmobs_sampling_spans_total',
+      'Spans that followed a sampling decision, by decision and reason.',
+      ['processor', 'decision', 'reason'],
+    ).inc({ processor, decision, reason }, n);
+  }
+
+  /** Traces a sampling processor holds undecided, and the estimated bytes it holds (buffer and outbox). */
+  samplingBuffered(processor: string, traces: number, bytes: number): void {
+    this.#gauge('llmobs_sampling_buffered_traces', 'Traces held by a sampling processor awaiting a decision.', [
+      'processor',
+    ]).set({ processor }, traces);
+    this.#gauge(
+      'llmobs_sampling_buffered_bytes',
+      'Estimated OTLP bytes held by a sampling processor: undecided traces plus kept spans awaiting forwarding.',
+      ['processor'],
+    ).set({ processor }, bytes);
+  }
+
+  /** Traces decided before their time because the buffer was full (capacity: max_traces, memory: max_buffered_bytes). */
+  samplingEvicted(processor: string, reason: 'capacity' | 'memory', n: number): void {
+    this.#counter(
+      'llmobs_sampling_evicted_traces_total',
+      'Traces a sampling processor decided early, on the spans it had, because its buffer was full; by reason.',
+      ['processor', 'reason'],
+    ).inc({ processor, reason }, n);
+  }
+
+  /** Spans that arrived after their trace was decided: they followed it (keep, drop) or it was forgotten. */
+  samplingLateSpans(processor: string, decision: 'keep' | 'drop' | 'forgotten', n: number): void {
+    this.#counter(
+      'llmobs_sampling_late_spans_total',
+      'Spans arriving after their trace was decided, by what happened: followed the cached decision (keep, drop), or the decision was forgotten (decided again alone).',
+      ['processor', 'decision'],
+    ).inc({ processor, decision }, n);
+  }
+
+  /** Forwarding attempts of kept traces that the next consumer refused (and will be retried). */
+  samplingForwardRetries(processor: string, n: number): void {
+    this.#counter(
+      'llmobs_sampling_forward_retries_total',
+      'Batches of kept traces the next consumer refused with back-pressure; they are retried, not dropped.',
+      ['processor'],
+    ).inc({ processor }, n);
   }
 }

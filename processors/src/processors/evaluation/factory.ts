@@ -1,0 +1,23 @@
+import type { Consumer } from '../../component/component.ts';
+import type { ProcessorFactory } from '../../component/factory.ts';
+import type { Processor } from '../../component/processor.ts';
+import { CONFIG_SCHEMA, type EvaluationConfig, parseEvaluationConfig, pipelineRefs } from './config.ts';
+import { EvaluationProcessor } from './processor.ts';
+
+/** `llm_evaluation`: asynchronous LLM-as-judge with TRUE/FALSE rubrics, budgets and time-boxed calls. */
+export const evaluationFactory: ProcessorFactory<EvaluationConfig> = {
+  kind: 'processor',
+  type: 'llm_evaluation',
+  // Spans pass unchanged; verdict spans are new requests, so the received bytes can still be forwarded.
+  mutatesData: false,
+  signals: ['traces'],
+  schema: CONFIG_SCHEMA,
+  parse: (block) => parseEvaluationConfig(block),
+  emitsTo: (cfg) => pipelineRefs(cfg),
+  // Only ever created for traces (signals above), so the signal is 'traces' here.
+  create(set, cfg, signal, next) {
+    return new EvaluationProcessor(set, cfg, next as unknown as Consumer<'traces'>) as unknown as Processor<
+      typeof signal
+    >;
+  },
+};

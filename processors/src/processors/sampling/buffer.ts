@@ -1,0 +1,145 @@
+import type { AnyValue, KeyValue, Span } from '../../otlp/model.ts';
+
+/**
+ * A trace id as a Map key: 16 one-byte characters (a flat 16-byte string in V8, half a hex key).
+ * Undefined for a missing or malformed id (OTLP requires 16 bytes, not all zero).
+ */
+export function traceKey(id: Uint8Array | undefined): string | undefined {
+  if (!id || id.length !== 16) return undefined;
+  let any = 0;
+  for (let i = 0; i < 16; i++) any |= id[i] ?? 0;
+  if (any === 0) return undefined;
+  return String.fromCharCode(
+    id[0] ?? 0,
+    id[1] ?? 0,
+    id[2] ?? 0,
+    id[3] ?? 0,
+    id[4] ?? 0,
+    id[5] ?? 0,
+    id[6] ?? 0,
+    id[7] ?? 0,
+    id[8] ?? 0,
+    id[9] ?? 0,
+    id[10] ?? 0,
+    id[11] ?? 0,
+    id[12] ?? 0,
+    id[13] ?? 0,
+    id[14] ?? 0,
+    id[15] ?? 0,
+  );
+}
+
+export function sameId(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// What a span costs to hold beyond its attributes: ids (16+8+8), two timestamps, kind, flags,
+// status, and the field tags and lengths protobuf spends on them.
+const SPAN_OVERHEAD = 64;
+const EVENT_OVERHEAD = 16;
+const LINK_OVERHEAD = 40;
+const FIELD_OVERHEAD = 4;
+
+function valueSize(v: AnyValue | null | undefined): number {
+  if (!v) return 0;
+  if (typeof v.stringValue === 'string') return v.stringValue.length;
+  if (v.bytesValue) return v.bytesValue.length;
+  if (v.arrayValue) {
+    let n = 0;
+    for (const x of v.arrayValue.values) n += valueSize(x) + 2;
+    return n;
+  }
+  if (v.kvlistValue) return attributesSize(v.kvlistValue.values);
+  return 8;
+}
+
+function attributesSize(kvs: readonly KeyValue[]): number {
+  let n = 0;
+  for (const kv of kvs) n += kv.key.length + valueSize(kv.value) + FIELD_OVERHEAD;
+  return n;
+}
+
+/**
+ * About the span's OTLP protobuf size, from string lengths and fixed costs: one pass, no encoding.
+ * Strings count their UTF-16 length (a byte per ASCII character, as protobuf and V8 store them).
+ */
+export function spanSize(s: Span): number {
+  let n = SPAN_OVERHEAD + (s.name?.length ?? 0) + (s.traceState?.length ?? 0) + attributesSize(s.attributes);
+  if (s.status?.message) n += s.status.message.length;
+  for (const e of s.events) n += EVENT_OVERHEAD + (e.name?.length ?? 0) + attributesSize(e.attributes);
+  for (const l of s.links) n += LINK_OVERHEAD + (l.traceState?.length ?? 0) + attributesSize(l.attributes);
+  return n;
+}
+
+/** FNV-1a over a key's characters, with a chosen offset basis so two calls give independent hashes. */
+function fnv(key: string, basis: number): number {
+  let h = basis;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Decision kept per trace id: bit 0 keep, the rest the reason index. */
+export type Decision = number;
+export const decision = (keep: boolean, reason: number): Decision => (keep ? 1 : 0) | (reason << 1);
+export const kept = (d: Decision): boolean => (d & 1) === 1;
+export const reasonOf = (d: Decision): number => d >>> 1;
+
+/**
+ * Decisions of recent traces, so spans arriving after their trace was decided follow it. Bounded:
+ * least recently used first out (a hit moves the id to the back). Ids it forgets leave a 32-bit
+ * fingerprint in a direct-mapped table of the same size, so a span of a forgotten trace can be
+ * counted as late rather than mistaken for a new trace (an approximation: a slot holds the latest
+ * id hashed to it; false matches have odds of 2^-32).
+ */
+export class DecisionCache {
+  readonly #max: number;
+  readonly #map = new Map<string, Decision>();
+  readonly #forgotten: Uint32Array;
+
+  constructor(max: number) {
+    this.#max = max;
+    this.#forgotten = new Uint32Array(max);
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  get(key: string): Decision | undefined {
+    const d = this.#map.get(key);
+    if (d !== undefined) {
+      this.#map.delete(key);
+      this.#map.set(key, d);
+    }
+    return d;
+  }
+
+  set(key: string, d: Decision): void {
+    if (this.#max === 0) return;
+    this.#map.delete(key);
+    this.#map.set(key, d);
+    if (this.#map.size > this.#max) {
+      const oldest = this.#map.keys().next().value;
+      if (oldest !== undefined) {
+        this.#map.delete(oldest);
+        this.#forgotten[this.#slot(oldest)] = fnv(oldest, 0x811c9dc5) | 1;
+      }
+    }
+  }
+
+  /** True when `key` was decided and then forgotten (approximately, see the class comment). */
+  wasForgotten(key: string): boolean {
+    if (this.#max === 0) return false;
+    return this.#forgotten[this.#slot(key)] === (fnv(key, 0x811c9dc5) | 1) >>> 0;
+  }
+
+  #slot(key: string): number {
+    return fnv(key, 0x2f6b1e3d) % this.#max;
+  }
+}
