@@ -10,6 +10,8 @@ import { evaluationFactory } from '../processors/evaluation/factory.ts';
 import { genAiMetricsFactory } from '../processors/genaimetrics/factory.ts';
 import { memoryLimiterFactory } from '../processors/memorylimiter/factory.ts';
 import { redactionFactory } from '../processors/redaction/factory.ts';
+import { samplingFactory } from '../processors/sampling/factory.ts';
+import { feedbackReceiverFactory } from '../receivers/feedback/factory.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/factory.ts';
 
 export type Section = 'receivers' | 'processors' | 'exporters' | 'extensions';
@@ -52,11 +54,13 @@ export class Registry {
 export function defaultRegistry(): Registry {
   return new Registry([
     otlpReceiverFactory,
+    feedbackReceiverFactory,
     memoryLimiterFactory,
     redactionFactory,
     costFactory,
     cardinalityLimitFactory,
     genAiMetricsFactory,
+    samplingFactory,
     evaluationFactory,
     otlpHttpExporterFactory,
     otlpGrpcExporterFactory,

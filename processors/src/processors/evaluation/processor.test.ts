@@ -212,6 +212,32 @@ describe('llm_evaluation', () => {
   });
 });
 
+describe('llm_evaluation and user feedback', () => {
+  it('counts thumbs up and down like verdicts of the rubric user_feedback', async () => {
+    const { p, metrics } = setup();
+    await p.consume(
+      traces([
+        { name: 'feedback', attrs: { 'llmobs.feedback.value': 'thumbs_down' } },
+        { name: 'feedback', attrs: { 'llmobs.feedback.value': 'thumbs_up' } },
+        { name: 'feedback', attrs: { 'llmobs.feedback.value': 'thumbs_down' } },
+      ]),
+    );
+    await p.feed.flush();
+    const points = (metrics.received[0] as MetricsRequest).resourceMetrics
+      .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+      .filter((m) => m.name === 'llmobs.eval.verdicts')
+      .flatMap((m) => m.sum?.dataPoints ?? []);
+    const of = (v: string) =>
+      points.find(
+        (d) =>
+          d.attributes.some((a) => a.value?.stringValue === 'user_feedback') &&
+          d.attributes.some((a) => a.key === 'llmobs.eval.verdict' && a.value?.stringValue === v),
+      )?.asDouble;
+    assert.equal(of('fail'), 2);
+    assert.equal(of('pass'), 1);
+  });
+});
+
 describe('llm_evaluation config', () => {
   it('refuses a cost cap for a judge model it cannot price, naming judge.price', () => {
     const e = parseEvaluationConfig({

@@ -10,6 +10,7 @@ import { emptyBuckets } from '../../genai/usage.ts';
 import { seriesKey } from '../../metrics/cardinality/series-key.ts';
 import type { AnyValue, KeyValue, Span, TracesRequest } from '../../otlp/model.ts';
 import { periodAt, priceUsage } from '../../pricing/price.ts';
+import { FEEDBACK } from '../../receivers/feedback/feedback.ts';
 import { DEFAULT_RESOURCE_ATTRIBUTES } from '../genaimetrics/config.ts';
 import { DerivedMetricsFeed } from '../genaimetrics/feed.ts';
 import { JudgeBudget, type Spend } from './budget.ts';
@@ -116,6 +117,12 @@ export class EvaluationProcessor implements Processor<'traces'> {
       let resourceKey: string | undefined;
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
+          const feedback = span.attributes.find((kv) => kv.key === FEEDBACK.value)?.value?.stringValue;
+          if (feedback === 'thumbs_up' || feedback === 'thumbs_down') {
+            resourceKey ??= this.#feed.resource(rs.resource, now);
+            this.#countFeedback(resourceKey, feedback, now);
+            continue;
+          }
           const facts = readFacts(span.attributes);
           if (!facts) continue;
           const op = operationOf(facts);
@@ -156,6 +163,15 @@ export class EvaluationProcessor implements Processor<'traces'> {
     }
     this.#set.telemetry.evalQueue(this.#set.id, this.#queue.length);
     this.#pump();
+  }
+
+  /** User feedback counts like a verdict of the rubric `user_feedback`: thumbs up passes, down fails. */
+  #countFeedback(resourceKey: string, value: 'thumbs_up' | 'thumbs_down', now: number): void {
+    const attrs: KeyValue[] = [
+      { key: 'gen_ai.evaluation.name', value: str('user_feedback') },
+      { key: 'llmobs.eval.verdict', value: str(value === 'thumbs_up' ? 'pass' : 'fail') },
+    ];
+    this.#feed.aggregator.record(VERDICTS, resourceKey, seriesKey(attrs), () => attrs, 1, now);
   }
 
   #wanted(span: Span, hasErrorType: boolean): boolean {

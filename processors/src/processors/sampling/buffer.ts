@@ -5,7 +5,7 @@ import type { AnyValue, KeyValue, Span } from '../../otlp/model.ts';
  * Undefined for a missing or malformed id (OTLP requires 16 bytes, not all zero).
  */
 export function traceKey(id: Uint8Array | undefined): string | undefined {
-  if (!id || id.length !== 16) return undefined;
+  if (id?.length !== 16) return undefined;
   let any = 0;
   for (let i = 0; i < 16; i++) any |= id[i] ?? 0;
   if (any === 0) return undefined;

@@ -48,6 +48,8 @@ export interface PolicyConfig {
     readonly scoreBelow: number;
     /** Lower case values of llmobs.feedback.value that mean negative feedback. */
     readonly negativeValues: ReadonlySet<string>;
+    /** gen_ai.evaluation.result events with these names are feedback, judged here rather than by low_score. */
+    readonly evaluationNames: ReadonlySet<string>;
   };
   readonly probabilistic: { readonly samplingPercentage: number };
 }
@@ -98,6 +100,9 @@ export const DEFAULT_LOW_SCORE_LABELS = [
 ];
 
 export const DEFAULT_NEGATIVE_FEEDBACK = ['thumbs_down', 'negative', 'dislike', 'bad'];
+
+/** The evaluation name the feedback receiver (llm_feedback) gives user feedback: scored −1…1, not 0…1. */
+export const DEFAULT_FEEDBACK_EVALUATIONS = ['user_feedback'];
 
 /** llmobs's own validation outcome: `llmobs.validation.passed=false` keeps the trace. */
 export const DEFAULT_VALIDATION = [{ key: 'llmobs.validation.passed', values: [false] }];
@@ -203,6 +208,7 @@ export const CONFIG_SCHEMA = {
             enabled: ENABLED,
             score_below: { type: 'number', default: 0 },
             negative_values: { ...STRINGS, default: DEFAULT_NEGATIVE_FEEDBACK },
+            evaluation_names: { ...STRINGS, default: DEFAULT_FEEDBACK_EVALUATIONS },
           },
         },
         probabilistic: {
@@ -236,7 +242,10 @@ export function parseSamplingConfig(block: Block): SamplingConfig | FieldError[]
   );
   if (errors.length === 0) {
     if (decisionWaitMs < 10)
-      errors.push({ path: 'decision_wait', message: 'must be at least 10ms (spans of a trace arrive apart)' });
+      errors.push({
+        path: 'decision_wait',
+        message: 'must be at least 10ms (spans of a trace arrive apart)',
+      });
     if (rootGraceMs > decisionWaitMs)
       errors.push({ path: 'root_grace', message: `must not exceed decision_wait (${block.decision_wait})` });
     if (maxBufferedBytes < 1024 * 1024)
@@ -244,16 +253,19 @@ export function parseSamplingConfig(block: Block): SamplingConfig | FieldError[]
   }
 
   const p = (block.policies ?? {}) as Record<string, Block>;
-  const on = (name: string) => (p[name] ?? {}).enabled !== false;
+  const on = (name: string) => p[name]?.enabled !== false;
 
   const validation = new Map<string, Set<string>>();
-  ((p.validation?.attributes ?? DEFAULT_VALIDATION) as { key: string; values: (string | number | boolean)[] }[]).forEach(
-    (a, i) => {
-      if (validation.has(a.key))
-        errors.push({ path: `policies.validation.attributes.${i}.key`, message: `duplicate key "${a.key}"` });
-      validation.set(a.key, new Set(a.values.map(scalarText)));
-    },
-  );
+  (
+    (p.validation?.attributes ?? DEFAULT_VALIDATION) as {
+      key: string;
+      values: (string | number | boolean)[];
+    }[]
+  ).forEach((a, i) => {
+    if (validation.has(a.key))
+      errors.push({ path: `policies.validation.attributes.${i}.key`, message: `duplicate key "${a.key}"` });
+    validation.set(a.key, new Set(a.values.map(scalarText)));
+  });
 
   const latency = p.latency ?? {};
   const thresholdMs = durationField('policies.latency.threshold', String(latency.threshold ?? '30s'), errors);
@@ -295,7 +307,7 @@ export function parseSamplingConfig(block: Block): SamplingConfig | FieldError[]
       },
       validation: { enabled: on('validation') && validation.size > 0, attributes: validation },
       latency: { enabled: on('latency'), thresholdMs },
-      cost: { enabled: on('cost'), threshold: Number((p.cost ?? {}).threshold ?? 1) },
+      cost: { enabled: on('cost'), threshold: Number(p.cost?.threshold ?? 1) },
       lowScore: {
         enabled: on('low_score'),
         score: { below: Number(low.score_below ?? 0.5) },
@@ -306,9 +318,10 @@ export function parseSamplingConfig(block: Block): SamplingConfig | FieldError[]
         enabled: on('feedback'),
         scoreBelow: Number(feedback.score_below ?? 0),
         negativeValues: lower(feedback.negative_values ?? DEFAULT_NEGATIVE_FEEDBACK),
+        evaluationNames: new Set((feedback.evaluation_names ?? DEFAULT_FEEDBACK_EVALUATIONS) as string[]),
       },
       probabilistic: {
-        samplingPercentage: Number((p.probabilistic ?? {}).sampling_percentage ?? 10),
+        samplingPercentage: Number(p.probabilistic?.sampling_percentage ?? 10),
       },
     },
   };

@@ -114,8 +114,11 @@ function text(v: AnyValue | null | undefined): string | undefined {
   return undefined;
 }
 
-const isFalse = (v: AnyValue | null | undefined): boolean =>
-  v?.boolValue === false || (typeof v?.stringValue === 'string' && v.stringValue.toLowerCase() === 'false');
+const FAILED_VERDICTS: ReadonlySet<string> = new Set(['false', 'fail', 'failed']);
+/** llmobs.eval.verdict: false (as llm_evaluation writes it on verdict spans), or "false" / "fail". */
+const isFailedVerdict = (v: AnyValue | null | undefined): boolean =>
+  v?.boolValue === false ||
+  (typeof v?.stringValue === 'string' && FAILED_VERDICTS.has(v.stringValue.toLowerCase()));
 
 const isTrue = (v: AnyValue | null | undefined): boolean =>
   v?.boolValue === true || (typeof v?.stringValue === 'string' && v.stringValue.toLowerCase() === 'true');
@@ -143,6 +146,7 @@ export class Policies {
   #costValue = 0;
   #evalName: string | undefined;
   #evalScore: number | undefined;
+  #evalLabel: string | undefined;
 
   constructor(cfg: PolicyConfig) {
     this.#cfg = cfg;
@@ -166,12 +170,12 @@ export class Policies {
       });
       add(KEYS.traceCost, R_TRACE_COST);
     }
-    if (cfg.lowScore.enabled) {
+    if (cfg.lowScore.enabled || cfg.feedback.enabled) {
       add(KEYS.evaluationName, R_EVAL_NAME);
       add(KEYS.evaluationScore, R_EVAL_SCORE);
       add(KEYS.evaluationLabel, R_EVAL_LABEL);
-      add(KEYS.verdict, R_VERDICT);
     }
+    if (cfg.lowScore.enabled) add(KEYS.verdict, R_VERDICT);
     if (cfg.feedback.enabled) {
       add(KEYS.feedbackScore, R_FEEDBACK_SCORE);
       add(KEYS.feedbackValue, R_FEEDBACK_VALUE);
@@ -218,6 +222,7 @@ export class Policies {
     this.#costRank = 99;
     this.#evalName = undefined;
     this.#evalScore = undefined;
+    this.#evalLabel = undefined;
     let matched = 0;
     for (const kv of attrs) {
       const info = this.#keys.get(kv.key);
@@ -272,13 +277,11 @@ export class Policies {
         case R_EVAL_SCORE:
           this.#evalScore = numberOf(v);
           break;
-        case R_EVAL_LABEL: {
-          const t = v?.stringValue;
-          if (typeof t === 'string' && cfg.lowScore.labels.has(t.toLowerCase())) matched |= bit(LOW_SCORE);
+        case R_EVAL_LABEL:
+          this.#evalLabel = v?.stringValue ?? undefined;
           break;
-        }
         case R_VERDICT:
-          if (isFalse(v)) matched |= bit(LOW_SCORE);
+          if (isFailedVerdict(v)) matched |= bit(LOW_SCORE);
           break;
         case R_FEEDBACK_SCORE: {
           const n = numberOf(v);
@@ -292,15 +295,32 @@ export class Policies {
         }
       }
     }
-    if (this.#evalScore !== undefined) {
-      const rule: ScoreRule =
-        (this.#evalName !== undefined ? cfg.lowScore.evaluations.get(this.#evalName) : undefined) ??
-        cfg.lowScore.score;
-      const s = this.#evalScore;
-      if ((rule.below !== undefined && s < rule.below) || (rule.above !== undefined && s > rule.above))
-        matched |= bit(LOW_SCORE);
-    }
+    if (this.#evalScore !== undefined || this.#evalLabel !== undefined) matched |= this.#judgeEvaluation();
     e.matched |= matched;
+  }
+
+  /** One evaluation result (name, score, label): user feedback for the feedback policy, else a quality score. */
+  #judgeEvaluation(): number {
+    const cfg = this.#cfg;
+    const name = this.#evalName;
+    const score = this.#evalScore;
+    const label = this.#evalLabel?.toLowerCase();
+    if (name !== undefined && cfg.feedback.evaluationNames.has(name)) {
+      if (!cfg.feedback.enabled) return 0;
+      const negative =
+        (score !== undefined && score < cfg.feedback.scoreBelow) ||
+        (label !== undefined && cfg.feedback.negativeValues.has(label));
+      return negative ? bit(FEEDBACK) : 0;
+    }
+    if (!cfg.lowScore.enabled) return 0;
+    if (label !== undefined && cfg.lowScore.labels.has(label)) return bit(LOW_SCORE);
+    if (score === undefined) return 0;
+    const rule: ScoreRule =
+      (name !== undefined ? cfg.lowScore.evaluations.get(name) : undefined) ?? cfg.lowScore.score;
+    return (rule.below !== undefined && score < rule.below) ||
+      (rule.above !== undefined && score > rule.above)
+      ? bit(LOW_SCORE)
+      : 0;
   }
 
   #finishedBySafety(v: AnyValue | null | undefined): boolean {
@@ -317,7 +337,10 @@ export class Policies {
     for (const p of KEEP_POLICIES) {
       switch (p) {
         case LATENCY:
-          if (cfg.latency.enabled && ((e.matched & bit(LATENCY)) !== 0 || e.maxEndNs - e.minStartNs >= this.#latencyNs))
+          if (
+            cfg.latency.enabled &&
+            ((e.matched & bit(LATENCY)) !== 0 || e.maxEndNs - e.minStartNs >= this.#latencyNs)
+          )
             return p;
           break;
         case COST:

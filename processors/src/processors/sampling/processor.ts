@@ -11,17 +11,9 @@ import type {
   TracesRequest,
 } from '../../otlp/model.ts';
 import type { DropReason } from '../../telemetry/self-telemetry.ts';
-import {
-  DecisionCache,
-  decision,
-  kept,
-  reasonOf,
-  sameId,
-  spanSize,
-  traceKey,
-} from './buffer.ts';
+import { DecisionCache, decision, kept, reasonOf, sameId, spanSize, traceKey } from './buffer.ts';
 import type { SamplingConfig } from './config.ts';
-import { type Evidence, isRoot, NO_TRACE_ID, PROBABILISTIC, Policies, REASONS } from './policy.ts';
+import { type Evidence, isRoot, NO_TRACE_ID, Policies, PROBABILISTIC, REASONS } from './policy.ts';
 import { ConsistentSampler, explicitRandomness } from './randomness.ts';
 
 /** Where buffered spans came from: one per ResourceSpans / ScopeSpans of a received request. */
@@ -137,7 +129,12 @@ export class SamplingProcessor implements Processor<'traces'> {
   #late = { keep: 0, drop: 0, forgotten: 0 };
   #evicted = { capacity: 0, memory: 0 };
 
-  constructor(set: CreateSettings, cfg: SamplingConfig, next: Consumer<'traces'>, opts: SamplingOptions = {}) {
+  constructor(
+    set: CreateSettings,
+    cfg: SamplingConfig,
+    next: Consumer<'traces'>,
+    opts: SamplingOptions = {},
+  ) {
     this.#set = set;
     this.#cfg = cfg;
     this.#next = next;
@@ -238,7 +235,7 @@ export class SamplingProcessor implements Processor<'traces'> {
     }
     for (const p of lateParcels) this.#enqueue(p);
     // Over the byte budget: decide the oldest traces early, on what they have.
-    while (this.#bufferedBytes + this.#outboxBytes > this.#cfg.maxBufferedBytes) {
+    while (this.bufferedBytes > this.#cfg.maxBufferedBytes) {
       const oldest = this.#traces.values().next().value;
       if (!oldest) break;
       this.#evicted.memory++;
