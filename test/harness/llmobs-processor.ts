@@ -33,6 +33,8 @@ export interface ProcessorPipeline {
 export interface ProcessorConfigOptions {
   readonly exporters: Readonly<Record<string, unknown>>;
   readonly processors?: Readonly<Record<string, unknown>>;
+  /** Receivers besides the helper's `otlp` (e.g. `llm_feedback`), listed in pipelines by the caller. */
+  readonly extraReceivers?: Readonly<Record<string, unknown>>;
   /** Without it: one `traces` pipeline, otlp -> every processor in order -> every exporter. */
   readonly pipelines?: Readonly<Record<string, ProcessorPipeline>>;
   /** Extra settings merged into `receivers.otlp.protocols.http` (e.g. `max_request_body_size`). */
@@ -67,6 +69,7 @@ export function processorConfig(opts: ProcessorConfigOptions): Record<string, un
           http: { endpoint: `127.0.0.1:${port('http')}`, ...opts.http },
         },
       },
+      ...opts.extraReceivers,
     },
     ...(processors.length > 0 ? { processors: { ...opts.processors } } : {}),
     exporters: { ...opts.exporters },

@@ -23,6 +23,7 @@ export interface EvaluationConfig {
   readonly maxConcurrency: number;
   readonly maxContentChars: number;
   readonly metricsPipelines: readonly string[];
+  readonly flushIntervalMs: number;
 }
 
 export const CONFIG_SCHEMA = {
@@ -93,6 +94,7 @@ export const CONFIG_SCHEMA = {
     },
     queue_size: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 },
     max_content_chars: { type: 'integer', minimum: 256, maximum: 1_000_000, default: 16_000 },
+    flush_interval: { ...DURATION, default: '15s' },
     metrics_pipelines: {
       type: 'array',
       uniqueItems: true,
@@ -118,12 +120,16 @@ interface Block {
   queue_size?: number;
   max_content_chars?: number;
   metrics_pipelines?: string[];
+  flush_interval?: string;
 }
 
 export function parseEvaluationConfig(raw: Record<string, unknown>): EvaluationConfig | FieldError[] {
   const b = raw as unknown as Block;
   const errors: FieldError[] = [];
   const timeoutMs = durationField('judge.timeout', b.judge.timeout ?? '20s', errors);
+  const flushIntervalMs = durationField('flush_interval', b.flush_interval ?? '15s', errors);
+  if (flushIntervalMs > 0 && flushIntervalMs < 100)
+    errors.push({ path: 'flush_interval', message: 'must be at least 100ms' });
   const seen = new Set<string>();
   b.rubrics.forEach((r, i) => {
     if (seen.has(r.name)) errors.push({ path: `rubrics.${i}.name`, message: `duplicate rubric "${r.name}"` });
@@ -176,6 +182,7 @@ export function parseEvaluationConfig(raw: Record<string, unknown>): EvaluationC
     maxConcurrency: b.judge.max_concurrency ?? 4,
     maxContentChars: b.max_content_chars ?? 16_000,
     metricsPipelines: b.metrics_pipelines ?? [],
+    flushIntervalMs,
   };
 }
 

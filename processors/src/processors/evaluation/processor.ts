@@ -70,7 +70,7 @@ export class EvaluationProcessor implements Processor<'traces'> {
     this.#budget = new JudgeBudget(cfg.maxRequestsPerMinute, cfg.maxCostPerHour);
     this.#feed = new DerivedMetricsFeed(set, {
       pipelines: cfg.metricsPipelines,
-      flushIntervalMs: 15_000,
+      flushIntervalMs: cfg.flushIntervalMs,
       seriesTtlMs: 3_600_000,
       maxSeriesPerMetric: 2000,
       resourceAttributes: DEFAULT_RESOURCE_ATTRIBUTES,
