@@ -3,10 +3,12 @@
 //   llmobs-processor [--config FILE] [--shutdown-timeout 15s]
 //   llmobs-processor validate --config FILE
 //   llmobs-processor prices import --format litellm|genai-prices --source-url URL FILE...
+//   llmobs-processor eval calibrate --config FILE --labels FILE.jsonl
 import { parseArgs } from 'node:util';
 import { loadConfigFile, loadConfigText } from './config/load.ts';
 import { parseDuration } from './config/units.ts';
 import { runPricesImport } from './pricing/import-cli.ts';
+import { runCalibrate } from './processors/evaluation/calibrate.ts';
 import { DEFAULT_CONFIG_YAML } from './service/default-config.ts';
 import { defaultRegistry } from './service/registry.ts';
 import { ConfigError, Runner } from './service/runner.ts';
@@ -15,12 +17,14 @@ const USAGE = `usage:
   llmobs-processor [--config FILE] [--shutdown-timeout DURATION] [--no-watch]
   llmobs-processor validate [--config FILE]
   llmobs-processor prices import --format litellm|genai-prices --source-url URL FILE... > catalogue.yaml
+  llmobs-processor eval calibrate --config FILE --labels FILE.jsonl [--processor ID] [--json]
 
 Runs the embedded default configuration when --config is not given.`;
 
 async function main(argv: string[]): Promise<number> {
   // The price importer has its own flags (it converts catalogues and never runs a pipeline).
   if (argv[0] === 'prices') return runPricesImport(argv);
+  if (argv[0] === 'eval' && argv[1] === 'calibrate') return runCalibrate(argv);
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({

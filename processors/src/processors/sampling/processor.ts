@@ -166,10 +166,11 @@ export class SamplingProcessor implements Processor<'traces'> {
         `processor ${this.#set.id}: ${waiting} bytes of kept traces wait for the next consumer`,
         5,
       );
-    this.#ingest(data, this.#now());
+    this.#ingest(data, this.#now(), waiting);
   }
 
-  #ingest(data: TracesRequest, now: number): void {
+  /** `waiting`: bytes of kept spans awaiting `next` before this request (budget already spent). */
+  #ingest(data: TracesRequest, now: number, waiting: number): void {
     const localRoot = this.#cfg.localRoot;
     let prevId: Uint8Array | undefined;
     /** Where spans of `prevId` go: a buffered trace, a parcel of late kept spans, or null (dropped). */
@@ -234,14 +235,19 @@ export class SamplingProcessor implements Processor<'traces'> {
       }
     }
     for (const p of lateParcels) this.#enqueue(p);
-    // Over the byte budget: decide the oldest traces early, on what they have.
-    while (this.bufferedBytes > this.#cfg.maxBufferedBytes) {
+    // Over the byte budget: decide the oldest traces early, on what they have, and forward the kept
+    // ones now rather than at the next tick (only forwarding frees their memory; until it has, they
+    // may take the total over the budget by what was just decided).
+    let evicted = false;
+    while (this.#bufferedBytes > this.#cfg.maxBufferedBytes - waiting) {
       const oldest = this.#traces.values().next().value;
       if (!oldest) break;
       this.#evicted.memory++;
       this.#decide(oldest);
+      evicted = true;
     }
     this.#flushCounts();
+    if (evicted) void this.#pump(now);
   }
 
   #newTrace(key: string, id: Uint8Array, now: number): TraceEntry {
@@ -333,6 +339,11 @@ export class SamplingProcessor implements Processor<'traces'> {
       this.#decide(e);
     }
     this.#flushCounts();
+    return this.#pump(now);
+  }
+
+  /** Starts forwarding unless it is running, there is nothing to send, or a refused batch waits for its backoff. */
+  #pump(now: number): Promise<void> {
     if (this.#pumping) return this.#pumping;
     if ((this.#outbox.length === 0 && !this.#pending) || now < this.#retryAt) return Promise.resolve();
     const p = this.#forward().finally(() => {
