@@ -98,7 +98,7 @@ service:
     assert.equal(config, undefined);
     const expected = [
       'receivers.otlp.protocols.http.max_request_body_size: invalid size "lots" (use bytes or e.g. 512KiB, 20MiB)',
-      'receivers.kafka: unknown type: "kafka" for id: "kafka" (valid values: [otlp])',
+      `receivers.kafka: unknown type: "kafka" for id: "kafka" (valid values: [${defaultRegistry().types('receivers').join(' ')}])`,
       'processors.memory_limiter.check_interval: invalid duration "5 seconds" (use e.g. 200ms, 5s, 1m)',
       'exporters.otlp_http/noendpoint.endpoint: must be set (or traces_endpoint / metrics_endpoint / logs_endpoint)',
       'exporters.otlp_grpc/noendpoint.endpoint: must be set',

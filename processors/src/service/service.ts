@@ -151,7 +151,9 @@ export class Service {
   /** Stops taking data, then drains queues until `deadline` (epoch ms); what is left is counted as dropped. */
   async shutdown(deadline: number): Promise<void> {
     await this.shutdownListeners(deadline);
-    for (const c of this.#processors) await c.shutdown(deadline);
+    // Upstream first (the list is built last-to-first): a processor that holds data (llm_sampling,
+    // llm_evaluation) flushes it into processors that are still running.
+    for (const c of [...this.#processors].reverse()) await c.shutdown(deadline);
     await Promise.all(this.#exporters.map((c) => c.shutdown(deadline)));
     this.#logger.debug('service stopped');
   }

@@ -283,9 +283,11 @@ export class SelfTelemetry {
 
   /** Traces a sampling processor holds undecided, and the estimated bytes it holds (buffer and outbox). */
   samplingBuffered(processor: string, traces: number, bytes: number): void {
-    this.#gauge('llmobs_sampling_buffered_traces', 'Traces held by a sampling processor awaiting a decision.', [
-      'processor',
-    ]).set({ processor }, traces);
+    this.#gauge(
+      'llmobs_sampling_buffered_traces',
+      'Traces held by a sampling processor awaiting a decision.',
+      ['processor'],
+    ).set({ processor }, traces);
     this.#gauge(
       'llmobs_sampling_buffered_bytes',
       'Estimated OTLP bytes held by a sampling processor: undecided traces plus kept spans awaiting forwarding.',

@@ -36,35 +36,40 @@ export function sameId(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-// What a span costs to hold beyond its attributes: ids (16+8+8), two timestamps, kind, flags,
-// status, and the field tags and lengths protobuf spends on them.
-const SPAN_OVERHEAD = 64;
-const EVENT_OVERHEAD = 16;
-const LINK_OVERHEAD = 40;
-const FIELD_OVERHEAD = 4;
+// What decoded OTLP costs on the V8 heap, measured on protobufjs-decoded requests (Node 24): a span
+// with its ids, timestamps and status about 800 bytes; each attribute about 180 plus its key and
+// value (a KeyValue, an AnyValue, a key string, a Long or a number); each event about 650 and each
+// link about 450 before their attributes; strings a byte per Latin-1 character.
+const SPAN_OVERHEAD = 800;
+const ATTRIBUTE_OVERHEAD = 180;
+const EVENT_OVERHEAD = 650;
+const LINK_OVERHEAD = 450;
+const ELEMENT_OVERHEAD = 60;
+const SCALAR = 16;
 
 function valueSize(v: AnyValue | null | undefined): number {
   if (!v) return 0;
   if (typeof v.stringValue === 'string') return v.stringValue.length;
-  if (v.bytesValue) return v.bytesValue.length;
+  if (v.bytesValue) return v.bytesValue.length + ELEMENT_OVERHEAD;
   if (v.arrayValue) {
     let n = 0;
-    for (const x of v.arrayValue.values) n += valueSize(x) + 2;
+    for (const x of v.arrayValue.values) n += ELEMENT_OVERHEAD + valueSize(x);
     return n;
   }
   if (v.kvlistValue) return attributesSize(v.kvlistValue.values);
-  return 8;
+  return SCALAR;
 }
 
 function attributesSize(kvs: readonly KeyValue[]): number {
   let n = 0;
-  for (const kv of kvs) n += kv.key.length + valueSize(kv.value) + FIELD_OVERHEAD;
+  for (const kv of kvs) n += ATTRIBUTE_OVERHEAD + kv.key.length + valueSize(kv.value);
   return n;
 }
 
 /**
- * About the span's OTLP protobuf size, from string lengths and fixed costs: one pass, no encoding.
- * Strings count their UTF-16 length (a byte per ASCII character, as protobuf and V8 store them).
+ * About the heap a decoded span holds, from object counts and string lengths: one pass over its
+ * attributes, no encoding. Within ~15 % of what V8 reports for typical spans; text outside Latin-1
+ * (two bytes a character in V8) is undercounted by up to half.
  */
 export function spanSize(s: Span): number {
   let n = SPAN_OVERHEAD + (s.name?.length ?? 0) + (s.traceState?.length ?? 0) + attributesSize(s.attributes);

@@ -68,11 +68,12 @@ describe('llm_sampling: policies', () => {
     assert.equal(await traceCount(h.set, 'keep', 'errors'), 2);
     assert.equal(await traceCount(h.set, 'keep', 'low_score'), 3);
     assert.equal(await traceCount(h.set, 'drop', 'probabilistic'), 2);
+    assert.equal(await metricValue(h.set.telemetry, 'llmobs_sampling_spans_total', { decision: 'drop' }), 4);
     assert.equal(
-      await metricValue(h.set.telemetry, 'llmobs_sampling_spans_total', { decision: 'drop' }),
-      4,
+      await metricValue(h.set.telemetry, 'llmobs_dropped_items_total', {}),
+      0,
+      'sampled out is no loss',
     );
-    assert.equal(await metricValue(h.set.telemetry, 'llmobs_dropped_items_total', {}), 0, 'sampled out is no loss');
   });
 
   it('gives the reason of the first policy that matches, in order', async () => {
@@ -113,7 +114,9 @@ describe('llm_sampling: policies', () => {
         'gen_ai.guardrail.result.value': 'true',
       }),
     );
-    await h.p.consume(trace(T3, { attrs: { 'openinference.span.kind': 'GUARDRAIL', 'output.value': 'fail' } }));
+    await h.p.consume(
+      trace(T3, { attrs: { 'openinference.span.kind': 'GUARDRAIL', 'output.value': 'fail' } }),
+    );
     await h.p.consume(trace(T4, { attrs: { validator_name: 'toxic-language', 'output.value': 'fail' } }));
     await h.p.consume(trace(T5, { attrs: { 'gen_ai.response.finish_reasons': 'content_filter' } }));
     // Not interventions: a guardrail that let the content through, a normal finish.
@@ -122,7 +125,9 @@ describe('llm_sampling: policies', () => {
         attrs: { 'gen_ai.guardrail.result.type': 'action', 'gen_ai.guardrail.result.value': 'NONE' },
       }),
     );
-    await h.p.consume(trace(T7, { attrs: { 'openinference.span.kind': 'GUARDRAIL', 'output.value': 'pass' } }));
+    await h.p.consume(
+      trace(T7, { attrs: { 'openinference.span.kind': 'GUARDRAIL', 'output.value': 'pass' } }),
+    );
     await h.after(10_000);
     assert.deepEqual(keptTraces(h.next.received).sort(), [T1, T2, T3, T4, T5]);
     assert.equal(await traceCount(h.set, 'keep', 'guardrail'), 5);
@@ -154,7 +159,13 @@ describe('llm_sampling: policies', () => {
     await h.p.consume(
       traces([
         { traceId: T2, startMs: start, durationMs: 3000, parentSpanId: ROOT_ID },
-        { traceId: T2, spanId: '00000000000000cc', startMs: start + 5500, durationMs: 3000, parentSpanId: ROOT_ID },
+        {
+          traceId: T2,
+          spanId: '00000000000000cc',
+          startMs: start + 5500,
+          durationMs: 3000,
+          parentSpanId: ROOT_ID,
+        },
       ]),
     );
     await h.p.consume(trace(T3, { durationMs: 4999 }));
@@ -203,9 +214,14 @@ describe('llm_sampling: policies', () => {
     await h.p.consume(traces([{ traceId: T3, spanId: ROOT_ID, attrs: { 'llmobs.trace.cost.amount': 0.5 } }]));
     await h.after(10_000);
     assert.deepEqual(keptTraces(h.next.received).sort(), [T1, T3]);
-    const root = spansOf(h.next.received).find((s) => idToHex(s.traceId ?? new Uint8Array()) === T1 && !s.parentSpanId);
+    const root = spansOf(h.next.received).find(
+      (s) => idToHex(s.traceId ?? new Uint8Array()) === T1 && !s.parentSpanId,
+    );
     assert.ok(root);
-    assert.ok(Math.abs(Number(attr(root, 'llmobs.trace.cost.amount')) - 0.06) < 1e-9, 'llm_cost rolled it up');
+    assert.ok(
+      Math.abs(Number(attr(root, 'llmobs.trace.cost.amount')) - 0.06) < 1e-9,
+      'llm_cost rolled it up',
+    );
     assert.equal(await traceCount(h.set, 'keep', 'cost'), 2);
   });
 
@@ -221,7 +237,9 @@ describe('llm_sampling: policies', () => {
     });
     await h.p.consume(withEvent(trace(T3), 'gen_ai.evaluation.result', feedback(-1, 'thumbs_down')));
     await h.p.consume(withEvent(trace(T4), 'gen_ai.evaluation.result', feedback(0.3, 'thumbs_up')));
-    await h.p.consume(trace(T5, { attrs: { 'llmobs.feedback.value': 'thumbs_up', 'llmobs.feedback.score': 1 } }));
+    await h.p.consume(
+      trace(T5, { attrs: { 'llmobs.feedback.value': 'thumbs_up', 'llmobs.feedback.score': 1 } }),
+    );
     await h.after(10_000);
     assert.deepEqual(keptTraces(h.next.received).sort(), [T1, T2, T3]);
     assert.equal(await traceCount(h.set, 'keep', 'feedback'), 3);
@@ -341,7 +359,10 @@ describe('llm_sampling: when a trace is decided', () => {
       service: rs.resource?.attributes.find((a) => a.key === 'service.name')?.value?.stringValue,
       scopes: rs.scopeSpans.map((ss) => ({
         scope: ss.scope?.name,
-        spans: ss.spans.map((s) => `${idToHex(s.traceId ?? new Uint8Array()).slice(0, 2)}/${idToHex(s.spanId ?? new Uint8Array())}`),
+        spans: ss.spans.map(
+          (s) =>
+            `${idToHex(s.traceId ?? new Uint8Array()).slice(0, 2)}/${idToHex(s.spanId ?? new Uint8Array())}`,
+        ),
       })),
     }));
     // T2's root came first, so T2 was decided first; T1's child shares T2's resource and scope.
@@ -373,11 +394,15 @@ describe('llm_sampling: late spans and the decision cache', () => {
     await h.after(100);
     assert.equal(h.next.received.length, 2);
     assert.deepEqual(keptTraces(h.next.received.slice(1)), [T1]);
-    const late = (d: string) => metricValue(h.set.telemetry, 'llmobs_sampling_late_spans_total', { decision: d });
+    const late = (d: string) =>
+      metricValue(h.set.telemetry, 'llmobs_sampling_late_spans_total', { decision: d });
     assert.equal(await late('keep'), 1);
     assert.equal(await late('drop'), 1);
     assert.equal(
-      await metricValue(h.set.telemetry, 'llmobs_sampling_spans_total', { decision: 'keep', reason: 'errors' }),
+      await metricValue(h.set.telemetry, 'llmobs_sampling_spans_total', {
+        decision: 'keep',
+        reason: 'errors',
+      }),
       3,
     );
   });
@@ -389,12 +414,18 @@ describe('llm_sampling: late spans and the decision cache', () => {
     // The cache holds T2 and T3; T1 was forgotten.
     await h.p.consume(traces([{ traceId: T1, spanId: '00000000000000ee', parentSpanId: ROOT_ID }]));
     assert.equal(h.p.bufferedTraces, 1, 'decided again, alone');
-    assert.equal(await metricValue(h.set.telemetry, 'llmobs_sampling_late_spans_total', { decision: 'forgotten' }), 1);
+    assert.equal(
+      await metricValue(h.set.telemetry, 'llmobs_sampling_late_spans_total', { decision: 'forgotten' }),
+      1,
+    );
     await h.after(10_000);
     assert.equal(spansOf(h.next.received).length, 4);
     // A new trace is not mistaken for a forgotten one.
     await h.p.consume(traces([{ traceId: T4 }]));
-    assert.equal(await metricValue(h.set.telemetry, 'llmobs_sampling_late_spans_total', { decision: 'forgotten' }), 1);
+    assert.equal(
+      await metricValue(h.set.telemetry, 'llmobs_sampling_late_spans_total', { decision: 'forgotten' }),
+      1,
+    );
   });
 });
 
@@ -411,7 +442,11 @@ describe('llm_sampling: bounded memory', () => {
       2,
     );
     await h.after(1); // forwards what was decided
-    assert.deepEqual(keptTraces(h.next.received), [T1], 'the evicted error trace was kept, not dropped blindly');
+    assert.deepEqual(
+      keptTraces(h.next.received),
+      [T1],
+      'the evicted error trace was kept, not dropped blindly',
+    );
     assert.equal(await traceCount(h.set, 'keep', 'errors'), 1);
     assert.equal(await traceCount(h.set, 'drop', 'probabilistic'), 1);
     // T1's late root follows the early decision.
@@ -425,8 +460,12 @@ describe('llm_sampling: bounded memory', () => {
     const big = 'x'.repeat(100_000);
     const tid = ids(3);
     for (let i = 0; i < 15; i++)
-      await h.p.consume(traces([{ traceId: tid(), parentSpanId: ROOT_ID, attrs: { 'gen_ai.input.messages': big } }]));
-    const evicted = await metricValue(h.set.telemetry, 'llmobs_sampling_evicted_traces_total', { reason: 'memory' });
+      await h.p.consume(
+        traces([{ traceId: tid(), parentSpanId: ROOT_ID, attrs: { 'gen_ai.input.messages': big } }]),
+      );
+    const evicted = await metricValue(h.set.telemetry, 'llmobs_sampling_evicted_traces_total', {
+      reason: 'memory',
+    });
     assert.ok(evicted >= 4 && evicted <= 6, `evicted ${evicted}`);
     assert.ok(h.p.bufferedBytes <= 1024 * 1024, `${h.p.bufferedBytes} bytes held`);
     await h.after(1);
@@ -483,7 +522,11 @@ describe('llm_sampling: never loses data silently', () => {
     await h.after(1_000);
     await h.after(10_000);
     assert.ok(h.next.calls >= 2, 'retried while running');
-    assert.equal(await metricValue(h.set.telemetry, 'llmobs_dropped_items_total', {}), 0, 'no loss while running');
+    assert.equal(
+      await metricValue(h.set.telemetry, 'llmobs_dropped_items_total', {}),
+      0,
+      'no loss while running',
+    );
     await h.p.shutdown(Date.now() + 100);
     assert.equal(
       await metricValue(h.set.telemetry, 'llmobs_dropped_items_total', {
@@ -515,7 +558,10 @@ describe('llm_sampling: never loses data silently', () => {
     await h.after(1);
     assert.equal(spansOf(h.next.received).length, 1);
     assert.equal(
-      await metricValue(h.set.telemetry, 'llmobs_sampling_spans_total', { decision: 'keep', reason: 'no_trace_id' }),
+      await metricValue(h.set.telemetry, 'llmobs_sampling_spans_total', {
+        decision: 'keep',
+        reason: 'no_trace_id',
+      }),
       1,
     );
   });

@@ -432,7 +432,9 @@ export class SamplingProcessor implements Processor<'traces'> {
     const shortest = rootGraceMs > 0 ? Math.min(rootGraceMs, decisionWaitMs) : decisionWaitMs;
     const every = Math.min(100, Math.max(10, Math.floor(shortest / 4)));
     this.#timer = setInterval(() => {
-      void this.tick(this.#now());
+      this.tick(this.#now()).catch((err: unknown) => {
+        this.#set.logger.error({ err }, 'sampling tick failed');
+      });
     }, every);
     this.#timer.unref();
   }

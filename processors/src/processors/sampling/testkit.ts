@@ -78,7 +78,8 @@ export function keptTraces(received: readonly TracesRequest[]): string[] {
   const out = new Set<string>();
   for (const r of received)
     for (const rs of r.resourceSpans)
-      for (const ss of rs.scopeSpans) for (const s of ss.spans) out.add(idToHex(s.traceId ?? new Uint8Array()));
+      for (const ss of rs.scopeSpans)
+        for (const s of ss.spans) out.add(idToHex(s.traceId ?? new Uint8Array()));
   return [...out];
 }
 
