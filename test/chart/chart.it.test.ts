@@ -3,6 +3,8 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as yaml from 'js-yaml';
+import { GENAI_METRICS_PORT_NAME, gatewayLabels } from '../../operator/src/manifests/gateway.ts';
+import { PROCESSOR_PORTS } from '../../operator/src/manifests/processor-config.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { helm } from '../harness/helm.ts';
 import { type KubeObject, kubeApply, kubeRequest } from '../harness/kube-apply.ts';
@@ -506,6 +508,149 @@ describe('the scenario renders', () => {
     assert.deepEqual(find<KubeObject & { rules: PolicyRule[] }>(objs, 'Role').rules, SECRET_RULES);
   });
 
+  test('observability: monitors for the operator and the gateways, the alerts, the dashboard, a NetworkPolicy and the default policy', async () => {
+    const objs = await render(ci('observability'));
+    assert.deepEqual(
+      kinds(objs),
+      [
+        ...kinds(await render()),
+        'ConfigMap',
+        'LLMObservabilityPolicy',
+        'NetworkPolicy',
+        'PodMonitor',
+        'PrometheusRule',
+        'ServiceMonitor',
+      ].sort(),
+    );
+    for (const kind of ['ServiceMonitor', 'PodMonitor', 'PrometheusRule']) {
+      const o = find<KubeObject & { metadata: { labels: Record<string, string> } }>(objs, kind);
+      assert.equal(o.metadata.labels.release, 'prometheus', kind);
+      assert.equal(o.metadata.namespace, NS, kind);
+    }
+
+    // The PodMonitor finds what the operator creates: its gateway labels, its container port names.
+    type PodMonitor = KubeObject & {
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        namespaceSelector: Values;
+        podMetricsEndpoints: { port: string; path: string; interval: string }[];
+      };
+    };
+    const pm = find<PodMonitor>(objs, 'PodMonitor', `${RELEASE}-processor`);
+    const gateway = gatewayLabels({
+      apiVersion: 'llmobs.dev/v1alpha1',
+      kind: 'LLMObservability',
+      metadata: { name: 'chat', namespace: 'team-a' },
+    });
+    assert.deepEqual(Object.keys(pm.spec.selector.matchLabels).sort(), [
+      'app.kubernetes.io/component',
+      'app.kubernetes.io/managed-by',
+      'app.kubernetes.io/name',
+    ]);
+    for (const [k, v] of Object.entries(pm.spec.selector.matchLabels)) assert.equal(gateway[k], v, k);
+    assert.deepEqual(pm.spec.namespaceSelector, { any: true });
+    assert.deepEqual(
+      pm.spec.podMetricsEndpoints.map((e) => [e.port, e.path, e.interval]),
+      [
+        ['metrics', '/metrics', '15s'],
+        [GENAI_METRICS_PORT_NAME, '/metrics', '15s'],
+      ],
+    );
+    assert.deepEqual([PROCESSOR_PORTS.metrics, PROCESSOR_PORTS.genaiMetrics], [8888, 8889]);
+    const onlyIn = await render(ci('observability'), [
+      '--set',
+      'metrics.podMonitor.namespaces={team-a,team-b}',
+    ]);
+    assert.deepEqual(find<PodMonitor>(onlyIn, 'PodMonitor').spec.namespaceSelector, {
+      matchNames: ['team-a', 'team-b'],
+    });
+
+    // The NetworkPolicy opens exactly the operator's container ports, and egress to the apiserver and DNS.
+    type Port = { port: number; protocol: string };
+    type NetworkPolicy = KubeObject & {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: { from?: Values[]; ports: Port[] }[];
+        egress: { to?: Values[]; ports: Port[] }[];
+      };
+    };
+    const np = find<NetworkPolicy>(objs, 'NetworkPolicy', `${RELEASE}-operator`);
+    const dep = find<Deployment>(objs, 'Deployment');
+    assert.deepEqual(np.spec.podSelector.matchLabels, {
+      'app.kubernetes.io/name': 'llmobs',
+      'app.kubernetes.io/instance': RELEASE,
+      'app.kubernetes.io/component': 'operator',
+    });
+    assert.deepEqual(np.spec.policyTypes, ['Ingress', 'Egress']);
+    const containerPorts = (
+      dep.spec.template.spec.containers[0] as Container & { ports: { containerPort: number }[] }
+    ).ports.map((p) => p.containerPort);
+    assert.deepEqual(
+      np.spec.ingress.flatMap((r) => r.ports.map((p) => p.port)).sort(),
+      [...containerPorts].sort(),
+    );
+    const [fromAnywhere, metrics] = np.spec.ingress;
+    assert.equal(fromAnywhere?.from, undefined, 'the webhook is reachable from any apiserver address');
+    assert.deepEqual(
+      fromAnywhere?.ports.map((p) => p.port),
+      [9443, 8081],
+    );
+    assert.deepEqual(metrics?.from, [
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+      },
+    ]);
+    const [apiserver, dns] = np.spec.egress;
+    assert.deepEqual(apiserver, {
+      ports: [{ port: 6443, protocol: 'TCP' }],
+      to: [{ ipBlock: { cidr: '10.0.0.1/32' } }, { ipBlock: { cidr: '172.20.0.0/16' } }],
+    });
+    assert.deepEqual(
+      dns?.ports.map((p) => `${p.port}/${p.protocol}`),
+      ['53/UDP', '53/TCP'],
+    );
+    assert.equal(np.spec.egress.length, 2);
+
+    // The default policy, cluster-scoped, with the scenario's selector and endpoints and the chart's floors.
+    const policy = find<KubeObject & { spec: Values }>(objs, 'LLMObservabilityPolicy', `${RELEASE}-default`);
+    assert.equal(policy.metadata.namespace, undefined);
+    assert.deepEqual(policy.spec, {
+      namespaceSelector: {
+        matchExpressions: [{ key: 'llmobs.dev/policy', operator: 'NotIn', values: ['exempt'] }],
+      },
+      redaction: {
+        requiredEntities: ['email', 'phone_number', 'credit_card', 'iban', 'us_ssn', 'api_key', 'jwt'],
+      },
+      contentCapture: { maxLevel: 'redacted' },
+      exporters: {
+        allowedEndpoints: ['http://tempo-distributor.observability:*', 'http://datadog-agent.datadog:4318'],
+      },
+    });
+
+    const cm = find<KubeObject & { metadata: { labels: Record<string, string>; annotations: Values } }>(
+      objs,
+      'ConfigMap',
+      `${RELEASE}-dashboard`,
+    );
+    assert.equal(cm.metadata.namespace, 'monitoring');
+    assert.equal(cm.metadata.labels.grafana_dashboard, '1');
+    assert.deepEqual(cm.metadata.annotations, { grafana_folder: 'LLM' });
+  });
+
+  test('NetworkPolicy defaults: metrics from every pod, apiserver ports to any address', async () => {
+    const objs = await render(undefined, ['--set', 'networkPolicy.enabled=true']);
+    const np = find<KubeObject & { spec: { ingress: Values[]; egress: Values[] } }>(objs, 'NetworkPolicy');
+    assert.deepEqual(np.spec.ingress[1]?.from, [{ namespaceSelector: {}, podSelector: {} }]);
+    assert.deepEqual(np.spec.egress[0], {
+      ports: [
+        { port: 443, protocol: 'TCP' },
+        { port: 6443, protocol: 'TCP' },
+      ],
+    });
+  });
+
   test('custom images: every image by digest from the private registry, with its pull secret and policy', async () => {
     const objs = await render(ci('custom-images'));
     const c = operatorContainer(objs);
@@ -541,7 +686,11 @@ describe('the rendered objects on a real kube-apiserver', () => {
     for (const file of crdFiles) {
       for (const crd of await kubeApply(cp, file)) await waitEstablished(cp, crd.metadata.name);
     }
-    await kubeApply(cp, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
+    // The observability scenario puts the dashboard into Grafana's namespace.
+    await kubeApply(cp, [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'monitoring' } },
+    ]);
   });
   after(async () => {
     await cp?.stop();

@@ -55,7 +55,7 @@ describe('values.schema.json', () => {
     });
   }
 
-  test('covers the four documented scenarios', () => {
+  test('covers the five documented scenarios', () => {
     assert.deepEqual(
       ciValuesFiles()
         .map((f) => basename(f))
@@ -64,6 +64,7 @@ describe('values.schema.json', () => {
         'cert-manager-values.yaml',
         'custom-images-values.yaml',
         'default-values.yaml',
+        'observability-values.yaml',
         'single-replica-values.yaml',
       ],
     );
@@ -115,6 +116,61 @@ describe('values.schema.json', () => {
       name: 'an extra arg that is not a flag',
       values: { operator: { extraArgs: ['rm -rf'] } },
       path: /^\/operator\/extraArgs\/0: /,
+    },
+    {
+      name: 'an alert that does not exist in disabledAlerts',
+      values: { metrics: { prometheusRule: { disabledAlerts: ['LLMObsLatencyP99'] } } },
+      path: /^\/metrics\/prometheusRule\/disabledAlerts\/0: /,
+    },
+    {
+      name: 'a ratio threshold above 1',
+      values: { metrics: { prometheusRule: { alerts: { errorRatio: 5 } } } },
+      path: /^\/metrics\/prometheusRule\/alerts\/errorRatio: /,
+    },
+    {
+      name: 'a timeout regex that would end the PromQL string',
+      values: { metrics: { prometheusRule: { alerts: { timeoutErrorTypes: '.*"} or vector(1) #' } } } },
+      path: /^\/metrics\/prometheusRule\/alerts\/timeoutErrorTypes: /,
+    },
+    {
+      name: 'an unknown alert threshold',
+      values: { metrics: { prometheusRule: { alerts: { latencyP99Seconds: 60 } } } },
+      path: /^\/metrics\/prometheusRule\/alerts\/latencyP99Seconds: /,
+    },
+    {
+      name: 'a PodMonitor namespace that is not a DNS label',
+      values: { metrics: { podMonitor: { namespaces: ['Team_A'] } } },
+      path: /^\/metrics\/podMonitor\/namespaces\/0: /,
+    },
+    {
+      name: 'a dashboard label key with spaces',
+      values: { metrics: { grafanaDashboard: { label: 'grafana dashboard' } } },
+      path: /^\/metrics\/grafanaDashboard\/label: /,
+    },
+    {
+      name: 'a dashboard label that is one of the chart’s own',
+      values: { metrics: { grafanaDashboard: { label: 'app.kubernetes.io/component' } } },
+      path: /^\/metrics\/grafanaDashboard\/label: /,
+    },
+    {
+      name: 'an apiserver address that is not a CIDR',
+      values: { networkPolicy: { apiServer: { cidrs: ['kubernetes.default'] } } },
+      path: /^\/networkPolicy\/apiServer\/cidrs\/0: /,
+    },
+    {
+      name: 'a misspelt label selector field',
+      values: { networkPolicy: { metrics: { namespaceSelector: { matchLabel: { a: 'b' } } } } },
+      path: /^\/networkPolicy\/metrics\/namespaceSelector\/matchLabel: /,
+    },
+    {
+      name: 'a redaction entity the CRD does not know',
+      values: { defaultPolicy: { redaction: { requiredEntities: ['passport'] } } },
+      path: /^\/defaultPolicy\/redaction\/requiredEntities\/0: /,
+    },
+    {
+      name: 'a content capture level the CRD does not know',
+      values: { defaultPolicy: { contentCapture: { maxLevel: 'partial' } } },
+      path: /^\/defaultPolicy\/contentCapture\/maxLevel: /,
     },
   ];
   for (const r of refusals) {

@@ -360,3 +360,50 @@ export function sumSamples(
   }
   return sum;
 }
+
+/** Runs promtool with `args` in `cwd`; ok when it exits 0, with everything it printed as the message. */
+async function runPromtool(args: readonly string[], cwd: string): Promise<CheckResult> {
+  const bin = await promtool();
+  try {
+    const { stdout, stderr } = await run(bin, [...args], { cwd, maxBuffer: 16 * 1024 * 1024 });
+    return { ok: true, message: `${stdout}${stderr}`.trim() };
+  } catch (err: unknown) {
+    const e = err as { stdout?: string; stderr?: string };
+    if (e.stdout === undefined && e.stderr === undefined) throw err;
+    return { ok: false, message: `${e.stdout ?? ''}${e.stderr ?? ''}`.trim() };
+  }
+}
+
+function yamlText(doc: string | object): string {
+  return typeof doc === 'string' ? doc : yaml.dump(doc, { noRefs: true, lineWidth: -1 });
+}
+
+/** `promtool check rules` on a rule file (`{groups: [...]}`, YAML text or an object to dump as YAML). */
+export async function promtoolCheckRules(rules: string | object): Promise<CheckResult> {
+  const dir = tempDir('promtool-rules');
+  try {
+    writeFileSync(join(dir, 'rules.yaml'), yamlText(rules));
+    return await runPromtool(['check', 'rules', 'rules.yaml'], dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `promtool test rules` on a unit-test file (YAML text or an object), with the rule files it lists in
+ * `rule_files` written next to it under the given names. On failure the message is promtool's report
+ * (which alerts were expected and which it got, at which evaluation time).
+ */
+export async function promtoolTestRules(
+  tests: string | object,
+  ruleFiles: Readonly<Record<string, string | object>>,
+): Promise<CheckResult> {
+  const dir = tempDir('promtool-test');
+  try {
+    for (const [name, rules] of Object.entries(ruleFiles)) writeFileSync(join(dir, name), yamlText(rules));
+    writeFileSync(join(dir, 'tests.yaml'), yamlText(tests));
+    return await runPromtool(['test', 'rules', 'tests.yaml'], dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -96,3 +96,39 @@ Usage: include "llmobs.image" (dict "image" .Values.operator.image "context" $)
 {{- end }}
 {{- $ns | uniq | toJson }}
 {{- end }}
+
+{{/*
+The alerting rules: files/alerts.yaml without its comment lines, every ${name} replaced by metrics.prometheusRule.alerts.<name>
+(integral numbers without a decimal point, anything else as written) and the alerts named in
+metrics.prometheusRule.disabledAlerts left out (a group left empty goes too). Renders {groups: [...]} as YAML.
+test/chart/alerts.it.test.ts runs promtool on exactly this output.
+*/}}
+{{- define "llmobs.alertRules" -}}
+{{- $p := .Values.metrics.prometheusRule }}
+{{- /* Comment lines go first: they may mention placeholders. */}}
+{{- $text := regexReplaceAll "(?m)^[ \t]*#.*\n" (.Files.Get "files/alerts.yaml") "" }}
+{{- range $name, $v := $p.alerts }}
+{{- $s := toString $v }}
+{{- if and (not (kindIs "string" $v)) (eq (float64 $v) (float64 (int64 $v))) }}
+{{- $s = printf "%d" (int64 $v) }}
+{{- end }}
+{{- $text = replace (printf "${%s}" $name) $s $text }}
+{{- end }}
+{{- $unresolved := regexFindAll "\\$\\{[A-Za-z0-9_]+\\}" $text -1 | uniq }}
+{{- if $unresolved }}
+{{- fail (printf "files/alerts.yaml uses %s, which metrics.prometheusRule.alerts does not set" (join ", " $unresolved)) }}
+{{- end }}
+{{- $groups := list }}
+{{- range (fromYaml $text).groups }}
+{{- $rules := list }}
+{{- range .rules }}
+{{- if not (has .alert $p.disabledAlerts) }}
+{{- $rules = append $rules . }}
+{{- end }}
+{{- end }}
+{{- if $rules }}
+{{- $groups = append $groups (set (omit . "rules") "rules" $rules) }}
+{{- end }}
+{{- end }}
+{{- toYaml (dict "groups" $groups) }}
+{{- end }}
