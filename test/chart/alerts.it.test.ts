@@ -127,7 +127,7 @@ describe('the PrometheusRule helm renders from files/alerts.yaml', () => {
     assert.ok(r);
     assert.deepEqual(
       r.spec.groups.map((g) => g.name),
-      ['llmobs.genai', 'llmobs.processor'],
+      ['llmobs.genai', 'llmobs.quality', 'llmobs.processor'],
     );
     assert.deepEqual(r.spec, expectedRules(defaultAlertValues(defaults), [...off, 'LLMObsTimeoutBurst']));
     assert.ok(!JSON.stringify(r.spec).includes('LLMObsTimeoutBurst'));

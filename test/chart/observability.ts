@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { INJECTIONS_TOTAL } from '../../operator/src/webhook/metrics.ts';
 import { metricFamilyName, type OtlpKind } from '../../processors/src/exporters/prometheus/naming.ts';
+import { EVAL_INSTRUMENTS } from '../../processors/src/processors/evaluation/instruments.ts';
 import {
   ALL_INSTRUMENTS,
   type Instrument,
@@ -78,7 +79,7 @@ const OTLP_KIND: Readonly<Record<Instrument['kind'], OtlpKind>> = {
 
 /** Series names the processor's prometheus exporter serves for the span-derived GenAI metrics (8889). */
 export function derivedMetricNames(): string[] {
-  return ALL_INSTRUMENTS.flatMap((inst) => {
+  return [...ALL_INSTRUMENTS, ...EVAL_INSTRUMENTS].flatMap((inst) => {
     const family = metricFamilyName(inst.name, inst.unit, OTLP_KIND[inst.kind], {
       namespace: '',
       addMetricSuffixes: true,
