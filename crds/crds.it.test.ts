@@ -26,6 +26,12 @@ function resource(name: string, spec: Record<string, unknown>): KubeObject {
   };
 }
 
+/** The part of a published OpenAPI schema `kubectl explain` reads. */
+interface SchemaNode {
+  readonly description?: string;
+  readonly properties?: Readonly<Record<string, SchemaNode>>;
+}
+
 /** Creates `obj` and returns the apiserver's refusal message (or fails if it was accepted). */
 async function refusal(cp: ControlPlane, obj: KubeObject): Promise<string> {
   const res = await kubeRequest(
@@ -81,6 +87,18 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
     assert.deepEqual(spec.cost, { enabled: true, currency: 'USD' });
     assert.deepEqual(spec.cardinality, { maxSeriesPerMetric: 2000 });
     assert.deepEqual(spec.metrics, { enabled: true, prometheus: { enabled: true } });
+    // Tail sampling, the judge and the feedback endpoint are off until asked for.
+    assert.deepEqual(spec.quality, {
+      tailSampling: {
+        enabled: false,
+        keepPercentage: 10,
+        latencyThreshold: '30s',
+        costThreshold: 1,
+        decisionWait: '30s',
+      },
+      evaluation: { enabled: false, samplingPercentage: 5, budget: { maxRequestsPerMinute: 60 } },
+      feedback: { enabled: false },
+    });
     const exporter = (spec.exporters as unknown as Record<string, unknown>[])[0];
     assert.equal(exporter?.protocol, 'http/protobuf');
   });
@@ -197,21 +215,113 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
     ]);
   });
 
+  test('refuses quality settings the processor could not run as asked, with the field named', async () => {
+    const judge = { endpoint: 'https://api.openai.com/v1', model: 'gpt-4o-mini' };
+    const rubrics = [{ name: 'answered_question', question: "Does the answer address the user's question?" }];
+    assert.match(
+      await refusal(
+        cp,
+        resource('q1', { processor: { replicas: 3 }, quality: { tailSampling: { enabled: true } } }),
+      ),
+      /spec\.quality\.tailSampling\.enabled: Invalid value.*every span of a trace at one processor/,
+    );
+    assert.match(
+      await refusal(cp, resource('q2', { quality: { tailSampling: { latencyThreshold: '30 seconds' } } })),
+      /spec\.quality\.tailSampling\.latencyThreshold/,
+    );
+    assert.match(
+      await refusal(cp, resource('q3', { quality: { tailSampling: { decisionWait: '500ms' } } })),
+      /spec\.quality\.tailSampling\.decisionWait: Invalid value.*must be from 1s to 10m/,
+    );
+    assert.match(
+      await refusal(cp, resource('q4', { quality: { tailSampling: { latencyThreshold: '0s' } } })),
+      /spec\.quality\.tailSampling\.latencyThreshold: Invalid value.*must be greater than 0/,
+    );
+    assert.match(
+      await refusal(cp, resource('q5', { quality: { tailSampling: { keepPercentage: 101 } } })),
+      /spec\.quality\.tailSampling\.keepPercentage/,
+    );
+    assert.match(
+      await refusal(cp, resource('q6', { quality: { tailSampling: { costThreshold: 0 } } })),
+      /spec\.quality\.tailSampling\.costThreshold/,
+    );
+    assert.match(
+      await refusal(cp, resource('q7', { quality: { evaluation: { enabled: true, rubrics } } })),
+      /spec\.quality\.evaluation\.judge: Invalid value.*needs a judge/,
+    );
+    assert.match(
+      await refusal(cp, resource('q8', { quality: { evaluation: { enabled: true, judge } } })),
+      /spec\.quality\.evaluation\.rubrics: Invalid value.*at least one rubric/,
+    );
+    assert.match(
+      await refusal(
+        cp,
+        resource('q9', {
+          quality: { evaluation: { enabled: true, judge, rubrics: [{ name: 'Grounded', question: 'q?' }] } },
+        }),
+      ),
+      /spec\.quality\.evaluation\.rubrics\[0\]\.name/,
+    );
+    assert.match(
+      await refusal(
+        cp,
+        resource('q10', {
+          quality: { evaluation: { enabled: true, judge, rubrics: [...rubrics, ...rubrics] } },
+        }),
+      ),
+      /spec\.quality\.evaluation\.rubrics\[1\]: Duplicate value/,
+    );
+    assert.match(
+      await refusal(
+        cp,
+        resource('q11', {
+          quality: {
+            evaluation: {
+              enabled: true,
+              judge,
+              rubrics: Array.from({ length: 17 }, (_, i) => ({ name: `r${i}`, question: 'q?' })),
+            },
+          },
+        }),
+      ),
+      /spec\.quality\.evaluation\.rubrics: Too many/,
+    );
+    assert.match(
+      await refusal(
+        cp,
+        resource('q12', {
+          quality: {
+            evaluation: { enabled: true, judge: { ...judge, endpoint: 'api.openai.com' }, rubrics },
+          },
+        }),
+      ),
+      /spec\.quality\.evaluation\.judge\.endpoint/,
+    );
+    // One gateway replica, sidecar mode, and a disabled evaluation without a judge are fine.
+    const applied = await kubeApply(cp, [
+      resource('q13', { processor: { replicas: 1 }, quality: { tailSampling: { enabled: true } } }),
+      resource('q14', { processor: { mode: 'sidecar' }, quality: { tailSampling: { enabled: true } } }),
+      resource('q15', { processor: { replicas: 3 }, quality: { evaluation: { samplingPercentage: 50 } } }),
+      resource('q16', {
+        quality: {
+          tailSampling: { enabled: true, decisionWait: '1m30s', latencyThreshold: '2.5s' },
+          evaluation: { enabled: true, judge, rubrics },
+          feedback: { enabled: true },
+        },
+      }),
+    ]);
+    const spec = applied[3]?.spec as { quality?: { evaluation?: Record<string, unknown> } } | undefined;
+    const judged = spec?.quality?.evaluation ?? {};
+    assert.deepEqual(judged.judge, { ...judge, timeout: '20s' });
+    assert.deepEqual(judged.rubrics, [{ ...rubrics[0], needsDocuments: false }]);
+  });
+
   test('publishes descriptions in OpenAPI v3, which is what kubectl explain reads', async () => {
     const res = await kubeRequest(cp, 'GET', '/openapi/v3/apis/llmobs.dev/v1alpha1');
     assert.equal(res.status, 200);
     const doc = JSON.parse(res.body) as {
       components: {
-        schemas: Record<
-          string,
-          {
-            description?: string;
-            properties?: Record<
-              string,
-              { description?: string; properties?: Record<string, { description?: string }> }
-            >;
-          }
-        >;
+        schemas: Record<string, SchemaNode>;
       };
     };
     const schema = doc.components.schemas['dev.llmobs.v1alpha1.LLMObservability'];
@@ -219,6 +329,10 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
     assert.match(
       schema?.properties?.spec?.properties?.contentCapture?.description ?? '',
       /none \(metadata only\), redacted/,
+    );
+    assert.match(
+      schema?.properties?.spec?.properties?.quality?.properties?.tailSampling?.description ?? '',
+      /Every span of a trace must reach the same processor/,
     );
     const policy = doc.components.schemas['dev.llmobs.v1alpha1.LLMObservabilityPolicy'];
     assert.match(policy?.description ?? '', /platform floors/);

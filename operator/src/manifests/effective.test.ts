@@ -70,6 +70,9 @@ test('redacted capture reaches pods when the processor redacts, and is held at n
     cost: false,
     cardinality: false,
     metrics: false,
+    tailSampling: false,
+    evaluation: false,
+    feedback: false,
   });
   assert.equal(without.contentCapture, 'redacted');
   assert.equal(without.injectedContentCapture, 'none');
@@ -154,14 +157,100 @@ test('leaves cost out when cost.enabled is false, and metrics when metrics.enabl
   assert.equal(eff.metrics.enabled, false);
 });
 
+const judge = { endpoint: 'https://api.openai.com/v1', model: 'gpt-4o-mini' };
+const everyQualityFeature: NonNullable<LLMObservability['spec']>['quality'] = {
+  tailSampling: { enabled: true },
+  evaluation: { enabled: true, judge, rubrics: [{ name: 'answered', question: 'Does it answer?' }] },
+  feedback: { enabled: true },
+};
+
 test('what the processor cannot run stays off whatever the resource asks (fail closed)', () => {
-  const eff = effectiveConfig(cr({ cost: { enabled: true }, metrics: { enabled: true } }), [], {
-    redaction: true,
-    cost: false,
-    cardinality: false,
-    metrics: false,
-  });
+  const eff = effectiveConfig(
+    cr({ cost: { enabled: true }, metrics: { enabled: true }, quality: everyQualityFeature }),
+    [],
+    {
+      redaction: true,
+      cost: false,
+      cardinality: false,
+      metrics: false,
+      tailSampling: false,
+      evaluation: false,
+      feedback: false,
+    },
+  );
   assert.equal(eff.cost.enabled, false);
   assert.equal(eff.cardinality.enabled, false);
   assert.equal(eff.metrics.enabled, false);
+  assert.equal(eff.quality.tailSampling.enabled, false);
+  assert.equal(eff.quality.evaluation.enabled, false);
+  assert.equal(eff.quality.feedback, false);
+});
+
+test('tail sampling, evaluation and feedback are off unless asked', () => {
+  const eff = effectiveConfig(cr({}), []);
+  assert.equal(eff.quality.tailSampling.enabled, false);
+  assert.deepEqual(eff.quality.evaluation, { enabled: false });
+  assert.equal(eff.quality.feedback, false);
+});
+
+test('carries tail sampling and evaluation with the CRD defaults where the resource is silent', () => {
+  const eff = effectiveConfig(cr({ quality: everyQualityFeature }), []);
+  assert.deepEqual(eff.quality.tailSampling, {
+    enabled: true,
+    keepPercentage: 10,
+    latencyThreshold: '30s',
+    costThreshold: 1,
+    decisionWait: '30s',
+  });
+  assert.deepEqual(eff.quality.evaluation, {
+    enabled: true,
+    judge,
+    rubrics: [{ name: 'answered', question: 'Does it answer?' }],
+    samplingPercentage: 5,
+    maxRequestsPerMinute: 60,
+  });
+  assert.equal(eff.quality.feedback, true);
+  assert.deepEqual(eff.violations, []);
+});
+
+test('evaluation without a judge or rubrics stays off (the CRD refuses it anyway)', () => {
+  type Evaluation = NonNullable<NonNullable<LLMObservability['spec']>['quality']>['evaluation'];
+  const incomplete: Evaluation[] = [
+    { enabled: true, rubrics: [{ name: 'a', question: 'q' }] },
+    { enabled: true, judge },
+  ];
+  for (const evaluation of incomplete) {
+    assert.equal(effectiveConfig(cr({ quality: { evaluation } }), []).quality.evaluation.enabled, false);
+  }
+});
+
+test('a judge endpoint a policy does not allow disables evaluation and says why; an allowed one stays', () => {
+  const egress = policy('egress', { exporters: { allowedEndpoints: ['http://vllm.models:*'] } });
+  const eff = effectiveConfig(cr({ quality: everyQualityFeature }), [egress]);
+  assert.equal(eff.quality.evaluation.enabled, false);
+  assert.deepEqual(
+    eff.violations.map((v) => [v.policy, v.field]),
+    [['egress', 'spec.quality.evaluation.judge.endpoint']],
+  );
+  assert.match(
+    eff.violations[0]?.message ?? '',
+    /https:\/\/api\.openai\.com\/v1 is not allowed by policy egress/,
+  );
+  // Tail sampling and feedback send nothing anywhere: no policy touches them.
+  assert.equal(eff.quality.tailSampling.enabled, true);
+  assert.equal(eff.quality.feedback, true);
+  const local = effectiveConfig(
+    cr({
+      quality: {
+        evaluation: {
+          enabled: true,
+          judge: { endpoint: 'http://vllm.models:8000/v1', model: 'llama' },
+          rubrics: [{ name: 'a', question: 'q' }],
+        },
+      },
+    }),
+    [egress],
+  );
+  assert.equal(local.quality.evaluation.enabled, true);
+  assert.deepEqual(local.violations, []);
 });

@@ -12,6 +12,11 @@ export type ConfigMapKeyRef = NonNullable<CostSpec['catalogueConfigMap']>;
 type CardinalitySpec = NonNullable<LLMObservabilitySpec['cardinality']>;
 export type AttributeValueCap = NonNullable<CardinalitySpec['attributeValueCaps']>[number];
 export type MetricDimension = NonNullable<NonNullable<LLMObservabilitySpec['metrics']>['dimensions']>[number];
+type QualitySpec = NonNullable<LLMObservabilitySpec['quality']>;
+type EvaluationSpec = NonNullable<QualitySpec['evaluation']>;
+export type JudgeSpec = NonNullable<EvaluationSpec['judge']>;
+export type Rubric = NonNullable<EvaluationSpec['rubrics']>[number];
+export type JudgePrice = NonNullable<EvaluationSpec['judgePrice']>;
 
 const CAPTURE_ORDER: readonly ContentCapture[] = ['none', 'redacted', 'full'];
 
@@ -28,11 +33,20 @@ export const PROCESSOR_CAPABILITIES: {
   readonly cardinality: boolean;
   /** llm_metrics (span-derived metrics) and the prometheus exporter. */
   readonly metrics: boolean;
+  /** llm_sampling (tail sampling). */
+  readonly tailSampling: boolean;
+  /** llm_evaluation (LLM-as-judge). */
+  readonly evaluation: boolean;
+  /** The llm_feedback receiver. */
+  readonly feedback: boolean;
 } = {
   redaction: true,
   cost: true,
   cardinality: true,
   metrics: true,
+  tailSampling: true,
+  evaluation: true,
+  feedback: true,
 };
 
 /** spec.cost with its defaults applied; `enabled` is false when the processor cannot price. */
@@ -60,6 +74,46 @@ export interface EffectiveMetrics {
   readonly prometheus: boolean;
 }
 
+/** spec.quality.tailSampling with its defaults applied; `enabled` is false when the processor has no llm_sampling. */
+export interface EffectiveTailSampling {
+  readonly enabled: boolean;
+  /** Share (0–100) of the traces no policy keeps that are kept. */
+  readonly keepPercentage: number;
+  /** A duration (30s). */
+  readonly latencyThreshold: string;
+  /** Per trace, in the cost currency. */
+  readonly costThreshold: number;
+  /** A duration (30s). */
+  readonly decisionWait: string;
+}
+
+/**
+ * spec.quality.evaluation with its defaults applied. Enabled only with a judge and rubrics (the CRD
+ * requires both), when the processor has llm_evaluation and no policy refuses the judge's endpoint.
+ */
+export type EffectiveEvaluation =
+  | { readonly enabled: false }
+  | {
+      readonly enabled: true;
+      readonly judge: JudgeSpec;
+      readonly rubrics: readonly Rubric[];
+      /** Share (0–100) of traces whose calls are judged. */
+      readonly samplingPercentage: number;
+      readonly maxRequestsPerMinute: number;
+      /** USD; no cost cap when absent. */
+      readonly maxCostPerHour?: number;
+      /** USD per million tokens. */
+      readonly judgePrice?: JudgePrice;
+    };
+
+/** spec.quality with its defaults applied. */
+export interface EffectiveQuality {
+  readonly tailSampling: EffectiveTailSampling;
+  readonly evaluation: EffectiveEvaluation;
+  /** Serve the llm_feedback receiver. */
+  readonly feedback: boolean;
+}
+
 /** A policy floor the resource asked to go below, and what the operator did about it. */
 export interface Violation {
   readonly policy: string;
@@ -84,6 +138,11 @@ export interface EffectiveConfig {
   readonly cost: EffectiveCost;
   readonly cardinality: EffectiveCardinality;
   readonly metrics: EffectiveMetrics;
+  /**
+   * Tail sampling, evaluation and feedback are the resource's too, except that the judge receives
+   * (redacted) prompt content, so a policy's allowed endpoints hold for it as for exporters.
+   */
+  readonly quality: EffectiveQuality;
   readonly violations: readonly Violation[];
   /** Why the injected capture is lower than asked, when it is. */
   readonly captureNote?: string;
@@ -102,6 +161,39 @@ export function policiesFor(
 function endpointAllowed(endpoint: string, allowed: readonly string[]): boolean {
   if (allowed.length === 0) return true;
   return allowed.some((a) => (a.endsWith('*') ? endpoint.startsWith(a.slice(0, -1)) : endpoint === a));
+}
+
+function effectiveEvaluation(
+  ev: EvaluationSpec | undefined,
+  policies: readonly LLMObservabilityPolicy[],
+  capabilities: typeof PROCESSOR_CAPABILITIES,
+  violations: Violation[],
+): EffectiveEvaluation {
+  const judge = ev?.judge;
+  const rubrics = ev?.rubrics ?? [];
+  if (!capabilities.evaluation || !(ev?.enabled ?? false) || !judge || rubrics.length === 0) {
+    return { enabled: false };
+  }
+  const refusing = policies.find(
+    (p) => !endpointAllowed(judge.endpoint, p.spec?.exporters?.allowedEndpoints ?? []),
+  );
+  if (refusing) {
+    violations.push({
+      policy: refusing.metadata.name,
+      field: 'spec.quality.evaluation.judge.endpoint',
+      message: `judge endpoint ${judge.endpoint} is not allowed by policy ${refusing.metadata.name} (the judge receives prompt content); evaluation disabled`,
+    });
+    return { enabled: false };
+  }
+  return {
+    enabled: true,
+    judge,
+    rubrics,
+    samplingPercentage: ev?.samplingPercentage ?? 5,
+    maxRequestsPerMinute: ev?.budget?.maxRequestsPerMinute ?? 60,
+    ...(ev?.budget?.maxCostPerHour !== undefined ? { maxCostPerHour: ev.budget.maxCostPerHour } : {}),
+    ...(ev?.judgePrice ? { judgePrice: ev.judgePrice } : {}),
+  };
 }
 
 /**
@@ -158,6 +250,8 @@ export function effectiveConfig(
     }
   }
 
+  const evaluation = effectiveEvaluation(spec.quality?.evaluation, policies, capabilities, violations);
+
   let injected = capture;
   let captureNote: string | undefined;
   if (capture === 'redacted' && !capabilities.redaction) {
@@ -194,6 +288,17 @@ export function effectiveConfig(
       enabled: capabilities.metrics && (spec.metrics?.enabled ?? true),
       dimensions: spec.metrics?.dimensions ?? [],
       prometheus: spec.metrics?.prometheus?.enabled ?? true,
+    },
+    quality: {
+      tailSampling: {
+        enabled: capabilities.tailSampling && (spec.quality?.tailSampling?.enabled ?? false),
+        keepPercentage: spec.quality?.tailSampling?.keepPercentage ?? 10,
+        latencyThreshold: spec.quality?.tailSampling?.latencyThreshold ?? '30s',
+        costThreshold: spec.quality?.tailSampling?.costThreshold ?? 1,
+        decisionWait: spec.quality?.tailSampling?.decisionWait ?? '30s',
+      },
+      evaluation,
+      feedback: capabilities.feedback && (spec.quality?.feedback?.enabled ?? false),
     },
     violations,
     ...(captureNote ? { captureNote } : {}),

@@ -6,6 +6,7 @@ import {
   gatewayConfigMap,
   gatewayDeployment,
   gatewayEndpoint,
+  gatewayFeedbackEndpoint,
   gatewayService,
   memoryLimitMib,
 } from './gateway.ts';
@@ -133,4 +134,49 @@ test('no catalogue volume without a catalogueConfigMap', () => {
     pod?.volumes?.map((v) => v.name),
     ['config'],
   );
+});
+
+test('adds the feedback receiver’s port to the Deployment and the Service only when asked', () => {
+  const on = withSpec({ quality: { feedback: { enabled: true } } });
+  const c = gatewayDeployment(on).spec?.template.spec?.containers[0];
+  assert.deepEqual(
+    c?.ports?.find((p) => p.containerPort === 4320),
+    { name: 'feedback', containerPort: 4320 },
+  );
+  assert.deepEqual(
+    gatewayService(on).spec?.ports?.find((p) => p.port === 4320),
+    { name: 'feedback', port: 4320, targetPort: 'feedback', protocol: 'TCP', appProtocol: 'http' },
+  );
+  const receiver = (on.rendered.config.receivers as Record<string, { endpoint: string }>).llm_feedback;
+  assert.equal(receiver?.endpoint, '0.0.0.0:4320');
+  assert.equal(gatewayFeedbackEndpoint(owner), 'http://llmobs-processor-chat.llm-app.svc:4320/v1/feedback');
+  for (const off of [params, withSpec({ quality: { feedback: { enabled: false } } })]) {
+    assert.ok(
+      !gatewayDeployment(off).spec?.template.spec?.containers[0]?.ports?.some((x) => x.name === 'feedback'),
+    );
+    assert.ok(!gatewayService(off).spec?.ports?.some((x) => x.name === 'feedback'));
+  }
+});
+
+test('the judge’s API key reaches the gateway as env from its Secret, next to the exporters’ keys', () => {
+  const p = withSpec({
+    quality: {
+      evaluation: {
+        enabled: true,
+        judge: {
+          endpoint: 'https://api.openai.com/v1',
+          model: 'gpt-4o-mini',
+          apiKeySecretRef: { name: 'judge-openai', key: 'api-key' },
+        },
+        rubrics: [{ name: 'answered', question: 'Does the answer address the question?' }],
+      },
+    },
+  });
+  assert.deepEqual(gatewayDeployment(p).spec?.template.spec?.containers[0]?.env, [
+    { name: 'LLMOBS_DD_DD_API_KEY', valueFrom: { secretKeyRef: { name: 'dd', key: 'k' } } },
+    { name: 'LLMOBS_JUDGE_API_KEY', valueFrom: { secretKeyRef: { name: 'judge-openai', key: 'api-key' } } },
+  ]);
+  const cm = gatewayConfigMap(p).data?.['config.yaml'] ?? '';
+  assert.ok(!cm.includes('judge-openai') && !cm.includes('api-key'));
+  assert.match(cm, /api_key: \$\{env:LLMOBS_JUDGE_API_KEY\}/);
 });

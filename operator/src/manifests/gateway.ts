@@ -17,6 +17,8 @@ export const CONFIG_FILE = 'config.yaml';
 export const CONFIG_DIR = '/etc/llmobs';
 /** Port name (≤ 15 characters) of the span-derived metrics Prometheus scrapes; 8888 `metrics` is self-telemetry. */
 export const GENAI_METRICS_PORT_NAME = 'genai-metrics';
+/** Port name of the llm_feedback receiver (spec.quality.feedback). */
+export const FEEDBACK_PORT_NAME = 'feedback';
 
 export interface GatewayParams {
   readonly owner: LLMObservability;
@@ -37,6 +39,11 @@ export function gatewayName(owner: LLMObservability): string {
 /** Where instrumented pods of this resource send OTLP/HTTP in gateway mode. */
 export function gatewayEndpoint(owner: LLMObservability): string {
   return `http://${gatewayName(owner)}.${owner.metadata.namespace}.svc:${PROCESSOR_PORTS.http}`;
+}
+
+/** Where applications post user feedback in gateway mode (spec.quality.feedback). */
+export function gatewayFeedbackEndpoint(owner: LLMObservability): string {
+  return `http://${gatewayName(owner)}.${owner.metadata.namespace}.svc:${PROCESSOR_PORTS.feedback}/v1/feedback`;
 }
 
 export function gatewayLabels(owner: LLMObservability): Record<string, string> {
@@ -111,6 +118,17 @@ export function gatewayService(p: GatewayParams): V1Service {
               },
             ]
           : []),
+        ...(p.rendered.feedback
+          ? [
+              {
+                name: FEEDBACK_PORT_NAME,
+                port: PROCESSOR_PORTS.feedback,
+                targetPort: FEEDBACK_PORT_NAME,
+                protocol: 'TCP',
+                appProtocol: 'http',
+              },
+            ]
+          : []),
       ],
     },
   };
@@ -150,6 +168,9 @@ export function gatewayDeployment(p: GatewayParams): V1Deployment {
                 { name: 'metrics', containerPort: PROCESSOR_PORTS.metrics },
                 ...(p.rendered.prometheus
                   ? [{ name: GENAI_METRICS_PORT_NAME, containerPort: PROCESSOR_PORTS.genaiMetrics }]
+                  : []),
+                ...(p.rendered.feedback
+                  ? [{ name: FEEDBACK_PORT_NAME, containerPort: PROCESSOR_PORTS.feedback }]
                   : []),
                 { name: 'health', containerPort: PROCESSOR_PORTS.health },
               ],

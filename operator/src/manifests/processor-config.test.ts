@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import * as yaml from 'js-yaml';
 import { loadConfigText } from '../../../processors/src/config/load.ts';
@@ -81,15 +83,25 @@ test('a literal $ in a header value survives the processor’s env expansion', (
   const eff = effectiveConfig(
     cr({
       exporters: [
-        { name: 'x', endpoint: 'http://x:4318', headers: [{ name: 'Authorization', value: 'Basic a$b' }] },
+        {
+          name: 'x',
+          endpoint: 'http://x:4318',
+          headers: [
+            { name: 'Authorization', value: 'Basic a$b' },
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal the processor must not expand
+            { name: 'X-Token', value: 'Bearer ${HOME}' },
+          ],
+        },
       ],
     }),
     [],
   );
   const { config } = renderProcessorConfig(eff, { memoryLimitMib: 400 });
-  const loaded = loadConfigText(yaml.dump(config), defaultRegistry(), {});
+  const loaded = loadConfigText(yaml.dump(config), defaultRegistry(), { HOME: '/root' });
   const exp = loaded.config?.exporters.get('otlp_http/x')?.config as { headers: Record<string, string> };
   assert.equal(exp.headers.Authorization, 'Basic a$b');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal the processor must not expand
+  assert.equal(exp.headers['X-Token'], 'Bearer ${HOME}');
 });
 
 test('a sidecar listens for OTLP on localhost only', () => {
@@ -381,4 +393,286 @@ test('the full default rendering (cost, derived metrics, cardinality_limit, prom
     });
     assert.deepEqual(processorAccepts(config), [], mode);
   }
+});
+
+type Spec = NonNullable<LLMObservability['spec']>;
+const judge = {
+  endpoint: 'https://api.openai.com/v1',
+  model: 'gpt-4o-mini',
+  apiKeySecretRef: { name: 'judge-openai', key: 'api-key' },
+};
+const rubrics: NonNullable<NonNullable<Spec['quality']>['evaluation']>['rubrics'] = [
+  { name: 'answered_question', question: "Does the answer address the user's question?" },
+  { name: 'grounded', question: 'Is every claim supported by the documents?', needsDocuments: true },
+];
+/** Every quality feature on, with non-default values where the CRD has any. */
+const everything: Spec['quality'] = {
+  tailSampling: {
+    enabled: true,
+    keepPercentage: 25,
+    latencyThreshold: '1m30s',
+    costThreshold: 0.5,
+    decisionWait: '45s',
+  },
+  evaluation: {
+    enabled: true,
+    judge: { ...judge, timeout: '15s' },
+    rubrics,
+    samplingPercentage: 20,
+    budget: { maxRequestsPerMinute: 30, maxCostPerHour: 2 },
+    judgePrice: { input: 0.15, output: 0.6 },
+  },
+  feedback: { enabled: true },
+};
+const judgeEnv = { LLMOBS_JUDGE_API_KEY: 'sk-test' };
+
+test('the full rendering with tail sampling, evaluation and feedback is valid for the processor', () => {
+  for (const mode of ['gateway', 'sidecar'] as const) {
+    for (const metrics of [{}, { enabled: false }]) {
+      const { config } = render({
+        processor: { mode },
+        contentCapture: 'redacted',
+        cardinality: { attributeValueCaps: [{ key: 'gen_ai.request.model', maxValues: 50 }] },
+        metrics,
+        quality: everything,
+        exporters: [
+          {
+            name: 'dd',
+            endpoint: 'https://otlp.datadoghq.com',
+            headers: [{ name: 'DD-API-KEY', secretKeyRef: { name: 'dd', key: 'k' } }],
+          },
+        ],
+      });
+      assert.deepEqual(
+        processorAccepts(config, { ...judgeEnv, LLMOBS_DD_DD_API_KEY: 'k' }),
+        [],
+        `${mode} ${JSON.stringify(metrics)}`,
+      );
+    }
+  }
+});
+
+test('renders llm_sampling last in the traces pipeline, after llm_evaluation', () => {
+  const { config } = render({ quality: everything, exporters: tempo });
+  assert.deepEqual(pipelinesOf(config).traces?.processors, [
+    'memory_limiter',
+    'llm_redaction',
+    'llm_cost',
+    'llm_metrics',
+    'llm_evaluation',
+    'llm_sampling',
+  ]);
+  // Traces only: metrics and logs are never held or judged.
+  for (const signal of ['metrics', 'logs', 'metrics/genai']) {
+    const p = pipelinesOf(config)[signal]?.processors ?? [];
+    assert.ok(!p.includes('llm_sampling') && !p.includes('llm_evaluation'), signal);
+  }
+});
+
+test('renders nothing of quality when it is off (the default)', () => {
+  const { config, feedback } = render({ exporters: tempo });
+  assert.equal(processorsOf(config).llm_sampling, undefined);
+  assert.equal(processorsOf(config).llm_evaluation, undefined);
+  assert.deepEqual(Object.keys(config.receivers as object), ['otlp']);
+  assert.deepEqual(pipelinesOf(config).traces?.receivers, ['otlp']);
+  assert.equal(feedback, false);
+});
+
+test('maps tailSampling to llm_sampling’s decision_wait and policy thresholds, other policies at their defaults', () => {
+  const { config } = render({ quality: { tailSampling: everything?.tailSampling }, exporters: tempo });
+  assert.deepEqual(processorsOf(config).llm_sampling, {
+    decision_wait: '45s',
+    policies: {
+      latency: { threshold: '1m30s' },
+      cost: { threshold: 0.5 },
+      probabilistic: { sampling_percentage: 25 },
+    },
+  });
+  assert.deepEqual(pipelinesOf(config).traces?.processors.at(-1), 'llm_sampling');
+  const defaults = render({ quality: { tailSampling: { enabled: true } }, exporters: tempo });
+  assert.deepEqual(processorsOf(defaults.config).llm_sampling, {
+    decision_wait: '30s',
+    policies: {
+      latency: { threshold: '30s' },
+      cost: { threshold: 1 },
+      probabilistic: { sampling_percentage: 10 },
+    },
+  });
+});
+
+test('a decisionWait shorter than the 5s root grace caps the grace, as llm_sampling requires', () => {
+  const { config } = render({
+    quality: { tailSampling: { enabled: true, decisionWait: '2.5s' } },
+    exporters: tempo,
+  });
+  const sampling = processorsOf(config).llm_sampling;
+  assert.equal(sampling?.decision_wait, '2.5s');
+  assert.equal(sampling?.root_grace, '2.5s');
+  assert.deepEqual(processorAccepts(config), []);
+  // 5s and longer leave the processor's own grace alone.
+  for (const decisionWait of ['5s', '1m', '4500ms1s']) {
+    const r = render({ quality: { tailSampling: { enabled: true, decisionWait } }, exporters: tempo });
+    assert.equal(processorsOf(r.config).llm_sampling?.root_grace, undefined, decisionWait);
+  }
+});
+
+test('reads the judge API key from a Secret, never into the ConfigMap', () => {
+  const { config, secretEnv } = render({ quality: everything, exporters: tempo });
+  assert.deepEqual(secretEnv, [{ name: 'LLMOBS_JUDGE_API_KEY', secretName: 'judge-openai', key: 'api-key' }]);
+  const ev = processorsOf(config).llm_evaluation as { judge: Record<string, unknown> };
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the processor's own ${env:VAR} syntax, not a JS template
+  assert.equal(ev.judge.api_key, '${env:LLMOBS_JUDGE_API_KEY}');
+  assert.ok(!JSON.stringify(config).includes('judge-openai'));
+  const loaded = loadConfigText(yaml.dump(config), defaultRegistry(), judgeEnv);
+  assert.deepEqual(loaded.errors, []);
+  const noKey = render({
+    quality: {
+      evaluation: { enabled: true, judge: { endpoint: 'http://vllm:8000/v1', model: 'llama' }, rubrics },
+    },
+    exporters: tempo,
+  });
+  assert.deepEqual(noKey.secretEnv, []);
+  assert.equal(
+    Object.hasOwn((processorsOf(noKey.config).llm_evaluation as { judge: object }).judge, 'api_key'),
+    false,
+  );
+});
+
+test('an exporter header Secret never takes the judge key’s variable', () => {
+  const { secretEnv } = render({
+    quality: everything,
+    exporters: [
+      {
+        name: 'judge',
+        endpoint: 'http://t:4318',
+        headers: [{ name: 'API-KEY', secretKeyRef: { name: 'other', key: 'k' } }],
+      },
+    ],
+  });
+  assert.deepEqual(secretEnv, [
+    { name: 'LLMOBS_JUDGE_API_KEY_2', secretName: 'other', key: 'k' },
+    { name: 'LLMOBS_JUDGE_API_KEY', secretName: 'judge-openai', key: 'api-key' },
+  ]);
+});
+
+test('maps the judge, rubrics, share, budget and judge price to llm_evaluation', () => {
+  const { config } = render({ quality: { evaluation: everything?.evaluation }, exporters: tempo });
+  assert.deepEqual(processorsOf(config).llm_evaluation, {
+    judge: {
+      endpoint: 'https://api.openai.com/v1',
+      model: 'gpt-4o-mini',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the processor's own ${env:VAR} syntax, not a JS template
+      api_key: '${env:LLMOBS_JUDGE_API_KEY}',
+      timeout: '15s',
+      price: { input: 0.15, output: 0.6 },
+    },
+    rubrics: [
+      {
+        name: 'answered_question',
+        question: "Does the answer address the user's question?",
+        needs_documents: false,
+      },
+      { name: 'grounded', question: 'Is every claim supported by the documents?', needs_documents: true },
+    ],
+    sampling_percentage: 20,
+    budget: { max_requests_per_minute: 30, max_cost_per_hour: 2 },
+    metrics_pipelines: ['metrics/genai'],
+  });
+  // Verdict counts join the derived metrics: evaluation without tail sampling stays last.
+  assert.deepEqual(pipelinesOf(config).traces?.processors.at(-1), 'llm_evaluation');
+});
+
+test('sends verdict counts to metrics/genai only when derived metrics are on', () => {
+  const { config } = render({
+    metrics: { enabled: false },
+    quality: { evaluation: { enabled: true, judge, rubrics } },
+    exporters: tempo,
+  });
+  const ev = processorsOf(config).llm_evaluation;
+  assert.equal(ev?.metrics_pipelines, undefined);
+  assert.deepEqual(ev?.budget, { max_requests_per_minute: 60 });
+  assert.deepEqual(pipelinesOf(config).traces?.processors, [
+    'memory_limiter',
+    'llm_redaction',
+    'llm_cost',
+    'llm_evaluation',
+  ]);
+  assert.deepEqual(processorAccepts(config, judgeEnv), []);
+});
+
+test('a rubric question with $ signs and an env-like reference reaches the judge as written', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal the processor must not expand
+  const question = 'Does the answer quote prices in $ (not ${currency}) and avoid $$?';
+  const { config } = render({
+    quality: { evaluation: { enabled: true, judge, rubrics: [{ name: 'prices', question }] } },
+    exporters: tempo,
+  });
+  const loaded = loadConfigText(yaml.dump(config), defaultRegistry(), { ...judgeEnv, currency: 'EUR' });
+  assert.deepEqual(loaded.errors, []);
+  assert.deepEqual(loaded.warnings, []);
+  const cfg = loaded.config?.processors.get('llm_evaluation')?.config as {
+    rubrics: { question: string }[];
+  };
+  assert.equal(cfg.rubrics[0]?.question, question);
+});
+
+test('a cost cap on a judge model the processor cannot price needs judgePrice', () => {
+  const unknown = { endpoint: 'http://vllm.models:8000/v1', model: 'acme-judge-7b' };
+  const without = render({
+    quality: { evaluation: { enabled: true, judge: unknown, rubrics, budget: { maxCostPerHour: 1 } } },
+    exporters: tempo,
+  });
+  assert.match(processorAccepts(without.config).join('\n'), /judge\.price/);
+  const priced = render({
+    quality: {
+      evaluation: {
+        enabled: true,
+        judge: unknown,
+        rubrics,
+        budget: { maxCostPerHour: 1 },
+        judgePrice: { input: 0.1, output: 0.1 },
+      },
+    },
+    exporters: tempo,
+  });
+  assert.deepEqual(processorAccepts(priced.config), []);
+});
+
+test('adds the feedback receiver to the traces pipeline only when asked, on localhost in a sidecar', () => {
+  for (const [mode, host] of [
+    ['gateway', '0.0.0.0'],
+    ['sidecar', '127.0.0.1'],
+  ] as const) {
+    const { config, feedback } = render({
+      processor: { mode },
+      quality: { feedback: { enabled: true } },
+      exporters: tempo,
+    });
+    assert.equal(feedback, true);
+    assert.deepEqual((config.receivers as Record<string, unknown>).llm_feedback, {
+      endpoint: `${host}:4320`,
+    });
+    assert.deepEqual(pipelinesOf(config).traces?.receivers, ['otlp', 'llm_feedback']);
+    // Feedback spans are traces: the metrics and logs pipelines never list the receiver.
+    assert.deepEqual(pipelinesOf(config).metrics?.receivers, ['otlp']);
+    assert.deepEqual(pipelinesOf(config).logs?.receivers, ['otlp']);
+    assert.deepEqual(processorAccepts(config), [], mode);
+  }
+  const off = render({ quality: { feedback: { enabled: false } }, exporters: tempo });
+  assert.equal(off.feedback, false);
+  assert.equal((off.config.receivers as Record<string, unknown>).llm_feedback, undefined);
+});
+
+test('the quality example renders a config the processor accepts, its judge key from the Secret', () => {
+  const file = join(import.meta.dirname, '..', '..', '..', 'examples', 'quality', 'llmobservability.yaml');
+  const docs = yaml.loadAll(readFileSync(file, 'utf8')) as { kind: string }[];
+  const example = docs.find((d): d is LLMObservability => d.kind === 'LLMObservability');
+  assert.ok(example);
+  const { config, secretEnv, feedback } = renderProcessorConfig(effectiveConfig(example, []), {
+    memoryLimitMib: 400,
+  });
+  assert.deepEqual(processorAccepts(config, judgeEnv), []);
+  assert.deepEqual(secretEnv, [{ name: 'LLMOBS_JUDGE_API_KEY', secretName: 'judge-openai', key: 'api-key' }]);
+  assert.equal(feedback, true);
+  assert.deepEqual(pipelinesOf(config).traces?.processors.slice(-2), ['llm_evaluation', 'llm_sampling']);
 });

@@ -3,7 +3,9 @@ import type {
   EffectiveCardinality,
   EffectiveConfig,
   EffectiveCost,
+  EffectiveEvaluation,
   EffectiveMetrics,
+  EffectiveTailSampling,
   ExporterSpec,
   PriceSpec,
 } from './effective.ts';
@@ -24,6 +26,8 @@ export interface RenderedProcessorConfig {
   readonly catalogue?: ConfigMapKeyRef;
   /** Whether the config serves the span-derived metrics for Prometheus on PROCESSOR_PORTS.genaiMetrics. */
   readonly prometheus: boolean;
+  /** Whether the config serves the llm_feedback receiver on PROCESSOR_PORTS.feedback. */
+  readonly feedback: boolean;
 }
 
 /**
@@ -36,7 +40,11 @@ export const PROCESSOR_PORTS = {
   metrics: 8888,
   genaiMetrics: 8889,
   health: 13133,
+  feedback: 4320,
 } as const;
+
+/** The environment variable the processor reads the judge's API key from (spec.quality.evaluation.judge.apiKeySecretRef). */
+export const JUDGE_API_KEY_ENV = 'LLMOBS_JUDGE_API_KEY';
 
 /** The receiver-less metrics pipeline llm_metrics feeds with the metrics it derives from spans. */
 export const GENAI_METRICS_PIPELINE = 'metrics/genai';
@@ -52,6 +60,74 @@ export const CATALOGUE_FILE = `${CATALOGUE_DIR}/${CATALOGUE_FILE_NAME}`;
 
 function envName(exporter: string, header: string): string {
   return `LLMOBS_${exporter}_${header}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+}
+
+/** A string from the resource, safe from the processor's `${env:VAR}` expansion (`$$` is a literal `$`). */
+function literal(text: string): string {
+  // A replacer function: in a replacement string, `$$` itself means one `$`.
+  return text.replaceAll('$', () => '$$');
+}
+
+/** `name`, or `name_2`, `name_3`, ... when another Secret key already uses it. */
+function uniqueEnvName(name: string, taken: ReadonlySet<string>): string {
+  let candidate = name;
+  for (let i = 2; taken.has(candidate); i++) candidate = `${name}_${i}`;
+  return candidate;
+}
+
+/** Durations as the CRD spells them (Go syntax: 1m30s, 2.5s, 500ms) → milliseconds. */
+function durationMs(text: string): number {
+  const unit: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(m[1]) * (unit[m[2] ?? ''] ?? 0);
+  return total;
+}
+
+/** llm_sampling's own root_grace default: a trace is decided this long after its root span at the latest. */
+const ROOT_GRACE = '5s';
+
+function renderTailSampling(t: EffectiveTailSampling): Record<string, unknown> {
+  return {
+    decision_wait: t.decisionWait,
+    // llm_sampling refuses a root_grace longer than decision_wait; a shorter wait caps the grace too.
+    ...(durationMs(t.decisionWait) < durationMs(ROOT_GRACE) ? { root_grace: t.decisionWait } : {}),
+    // Only what the resource sets; errors, guardrail, validation, low_score and feedback keep their defaults.
+    policies: {
+      latency: { threshold: t.latencyThreshold },
+      cost: { threshold: t.costThreshold },
+      probabilistic: { sampling_percentage: t.keepPercentage },
+    },
+  };
+}
+
+function renderEvaluation(
+  ev: Extract<EffectiveEvaluation, { enabled: true }>,
+  apiKeyEnv: string | undefined,
+  metrics: boolean,
+): Record<string, unknown> {
+  const j = ev.judge;
+  return {
+    judge: {
+      endpoint: literal(j.endpoint),
+      model: literal(j.model),
+      ...(apiKeyEnv ? { api_key: `\${env:${apiKeyEnv}}` } : {}),
+      ...(j.timeout !== undefined ? { timeout: j.timeout } : {}),
+      ...(ev.judgePrice ? { price: { input: ev.judgePrice.input, output: ev.judgePrice.output } } : {}),
+    },
+    rubrics: ev.rubrics.map((r) => ({
+      name: r.name,
+      question: literal(r.question),
+      needs_documents: r.needsDocuments ?? false,
+    })),
+    sampling_percentage: ev.samplingPercentage,
+    budget: {
+      max_requests_per_minute: ev.maxRequestsPerMinute,
+      ...(ev.maxCostPerHour !== undefined ? { max_cost_per_hour: ev.maxCostPerHour } : {}),
+    },
+    // Verdict counts and the judge's cost join the derived metrics (and their cardinality bounds).
+    ...(metrics ? { metrics_pipelines: [GENAI_METRICS_PIPELINE] } : {}),
+  };
 }
 
 function exporterId(e: ExporterSpec): string {
@@ -134,17 +210,22 @@ export function renderProcessorConfig(
 ): RenderedProcessorConfig {
   const host = eff.mode === 'sidecar' ? '127.0.0.1' : '0.0.0.0';
   const secretEnv: SecretEnv[] = [];
+  const evaluation = eff.quality.evaluation;
+  const judgeKey = evaluation.enabled ? evaluation.judge.apiKeySecretRef : undefined;
+  // The judge's variable keeps its documented name; an exporter header that would collide moves aside.
+  const taken = new Set<string>(judgeKey ? [JUDGE_API_KEY_ENV] : []);
   const exporters: Record<string, unknown> = {};
   for (const e of eff.exporters) {
     const headers: Record<string, string> = {};
     for (const h of e.headers ?? []) {
       if (h.secretKeyRef) {
-        const name = envName(e.name, h.name);
+        const name = uniqueEnvName(envName(e.name, h.name), taken);
+        taken.add(name);
         secretEnv.push({ name, secretName: h.secretKeyRef.name, key: h.secretKeyRef.key });
         headers[h.name] = `\${env:${name}}`;
       } else {
         // A literal `$` must not be read as an env reference by the processor.
-        headers[h.name] = (h.value ?? '').replaceAll('$', '$$');
+        headers[h.name] = literal(h.value ?? '');
       }
     }
     const id = exporterId(e);
@@ -193,8 +274,10 @@ export function renderProcessorConfig(
     processors.cardinality_limit = renderCardinality(card);
     metricProcessors.push('cardinality_limit');
   }
+  const traceReceivers = ['otlp'];
+  if (eff.quality.feedback) traceReceivers.push('llm_feedback');
   const pipelines: Record<string, unknown> = {
-    traces: { receivers: ['otlp'], processors: traceProcessors, exporters: [...exporterIds] },
+    traces: { receivers: traceReceivers, processors: traceProcessors, exporters: [...exporterIds] },
     metrics: { receivers: ['otlp'], processors: metricProcessors, exporters: [...exporterIds] },
     logs: { receivers: ['otlp'], processors: [...front], exporters: [...exporterIds] },
   };
@@ -221,6 +304,25 @@ export function renderProcessorConfig(
       exporters: [...exporterIds, ...(prometheus ? ['prometheus'] : [])],
     };
   }
+  if (evaluation.enabled) {
+    // After redaction (the judge reads redacted content) and before llm_sampling, so a failed verdict
+    // can keep its trace; verdict spans go down the rest of the pipeline.
+    if (judgeKey) {
+      secretEnv.push({ name: JUDGE_API_KEY_ENV, secretName: judgeKey.name, key: judgeKey.key });
+    }
+    processors.llm_evaluation = renderEvaluation(
+      evaluation,
+      judgeKey ? JUDGE_API_KEY_ENV : undefined,
+      eff.metrics.enabled,
+    );
+    traceProcessors.push('llm_evaluation');
+  }
+  if (eff.quality.tailSampling.enabled) {
+    // Last: after llm_cost (the cost policy sees prices), llm_metrics (metrics count every span) and
+    // llm_evaluation (verdicts arriving within the decision window keep their trace).
+    processors.llm_sampling = renderTailSampling(eff.quality.tailSampling);
+    traceProcessors.push('llm_sampling');
+  }
   return {
     config: {
       // Health and metrics carry no telemetry data and must answer the kubelet and Prometheus on the pod IP.
@@ -232,6 +334,10 @@ export function renderProcessorConfig(
             http: { endpoint: `${host}:${PROCESSOR_PORTS.http}` },
           },
         },
+        // Feedback names a trace by id: like OTLP, on localhost only in a sidecar.
+        ...(eff.quality.feedback
+          ? { llm_feedback: { endpoint: `${host}:${PROCESSOR_PORTS.feedback}` } }
+          : {}),
       },
       processors,
       exporters,
@@ -244,5 +350,6 @@ export function renderProcessorConfig(
     secretEnv,
     ...(catalogue ? { catalogue } : {}),
     prometheus,
+    feedback: eff.quality.feedback,
   };
 }

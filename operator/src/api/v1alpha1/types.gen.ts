@@ -31,7 +31,7 @@ export interface LLMObservabilitySpec {
    */
   contentCapture?: 'none' | 'redacted' | 'full';
   /**
-   * Head sampling applied by the instrumented SDKs.
+   * Head sampling applied by the instrumented SDKs, before anything is known about a trace. For tail sampling in the processor (keep traces with errors, high latency or cost, failed evaluations), see quality.tailSampling.
    */
   sampling?: {
     /**
@@ -255,6 +255,150 @@ export interface LLMObservabilitySpec {
     };
   };
   /**
+   * How the processor judges traces and decides which to keep: tail sampling that keeps every trace showing a problem and a share of the rest (llm_sampling), an LLM judge answering TRUE/FALSE rubrics about a share of the model calls (llm_evaluation), and an HTTP endpoint for user feedback (llm_feedback). All three are off by default. Unlike spec.sampling (head sampling in the SDKs, decided before anything is known about a trace), tail sampling decides once a trace is complete.
+   */
+  quality?: {
+    /**
+     * Tail sampling by the processor (llm_sampling, last in the traces pipeline). Spans are held per trace until it is complete (at the latest 5s after its root span arrived, or decisionWait after its first span); then the whole trace is kept if any span shows an error, a guardrail intervention, a failed validation or evaluation, negative user feedback, a latency of at least latencyThreshold or a cost of at least costThreshold, and otherwise kept at keepPercentage, decided by trace id so every processor agrees. Judge verdicts and user feedback count only if they arrive before the decision. Every span of a trace must reach the same processor: with processor.replicas above 1 each replica would judge part of a trace (the operator does not route by trace id), so that is refused. In sidecar mode each pod's processor judges the spans of its own pod: a trace crossing several instrumented pods can be kept in one pod and dropped in another when only one of them shows the problem. Metrics derived from spans (spec.metrics) are computed before sampling and stay exact.
+     */
+    tailSampling?: {
+      /**
+       * Tail-sample traces in the processor.
+       */
+      enabled?: boolean;
+      /**
+       * Share of the normal traces (those no rule keeps) that are kept, from 0 (only traces with a problem) to 100 (every trace). It applies after spec.sampling.ratio: the two multiply.
+       */
+      keepPercentage?: number;
+      /**
+       * Keep a trace when one of its spans, or the trace from first start to last end, lasted at least this long. A duration such as 30s, 1m30s or 2.5s.
+       */
+      latencyThreshold?: string;
+      /**
+       * Keep a trace whose LLM calls together cost at least this much, in spec.cost.currency (the cost llm_cost puts on each call, or the cost the instrumentation records when cost is off; currencies are not converted).
+       */
+      costThreshold?: number;
+      /**
+       * Decide a trace at the latest this long after its first span arrived, for traces whose root span never comes (recorded by something that does not send here); a trace whose root arrives is decided 5s after it, or at this wait if it is shorter. Longer waits hold more spans in memory. From 1s to 10m, e.g. 30s.
+       */
+      decisionWait?: string;
+    };
+    /**
+     * LLM-as-judge by the processor (llm_evaluation), off the request path. For a share of the traces (all their model calls) and for every failed call, the processor asks an OpenAI-compatible judge model each rubric's TRUE/FALSE question about the call's input and output, after redaction. Each verdict becomes an "evaluate <rubric>" span in the judged call's trace (gen_ai.evaluation.* attributes and the gen_ai.evaluation.result event), which tail sampling sees, and is counted in the llmobs.eval.verdicts metric next to the derived metrics. The judge needs recorded content (contentCapture redacted or full, or content the application records itself): calls without it are skipped. A slow, failing or over-budget judge costs verdicts, never telemetry. Budgets hold per processor: per gateway replica, or per pod in sidecar mode.
+     */
+    evaluation?: {
+      /**
+       * Judge model calls; needs judge and rubrics.
+       */
+      enabled?: boolean;
+      /**
+       * The judge model, behind any OpenAI-compatible chat completions API (OpenAI, a proxy, vLLM, Ollama).
+       */
+      judge?: {
+        /**
+         * Base URL of the API: the processor POSTs to <endpoint>/chat/completions, e.g. https://api.openai.com/v1 or http://vllm.models:8000/v1. The judge receives the redacted content of the calls it judges, so an LLMObservabilityPolicy's exporters.allowedEndpoints applies to it as to exporters.
+         */
+        endpoint: string;
+        /**
+         * Model the judge is asked to answer with, e.g. gpt-4o-mini.
+         */
+        model: string;
+        /**
+         * A key of a Secret in this namespace holding the judge's API key, sent as Authorization: Bearer. The processor container reads it from its environment: the key never enters the rendered config. Leave it out for a judge that needs no key.
+         */
+        apiKeySecretRef?: {
+          /**
+           * Secret name.
+           */
+          name: string;
+          /**
+           * Key of the Secret that holds the API key.
+           */
+          key: string;
+        };
+        /**
+         * Per judge call; a verdict not back by then is given up and counted. A duration, e.g. 20s.
+         */
+        timeout?: string;
+      };
+      /**
+       * The questions asked about each judged call, one judge call per rubric; TRUE passes, so phrase each question so that TRUE is the good answer.
+       *
+       * @minItems 1
+       * @maxItems 16
+       */
+      rubrics?: [
+        {
+          /**
+           * Names the verdicts (gen_ai.evaluation.name on the verdict spans and metrics), e.g. grounded: lower case letters, digits and underscores.
+           */
+          name: string;
+          /**
+           * A yes/no question about the answer, e.g. "Does the answer address the user's question?".
+           */
+          question: string;
+          /**
+           * The question is about the documents retrieved in the same trace (e.g. "Is every claim supported by the documents?"): the judge sees them, and calls without retrieved documents are skipped for this rubric.
+           */
+          needsDocuments?: boolean;
+        },
+        ...{
+          /**
+           * Names the verdicts (gen_ai.evaluation.name on the verdict spans and metrics), e.g. grounded: lower case letters, digits and underscores.
+           */
+          name: string;
+          /**
+           * A yes/no question about the answer, e.g. "Does the answer address the user's question?".
+           */
+          question: string;
+          /**
+           * The question is about the documents retrieved in the same trace (e.g. "Is every claim supported by the documents?"): the judge sees them, and calls without retrieved documents are skipped for this rubric.
+           */
+          needsDocuments?: boolean;
+        }[]
+      ];
+      /**
+       * Share of the traces whose model calls are judged, from 0 to 100, decided by trace id (the same on every processor). Failed calls are judged whatever the share.
+       */
+      samplingPercentage?: number;
+      /**
+       * Caps on the judge's calls, over sliding windows; a judgment over a cap is skipped and counted (llmobs_eval_skipped_total), never queued without bound.
+       */
+      budget?: {
+        /**
+         * Judge calls per minute, at most.
+         */
+        maxRequestsPerMinute?: number;
+        /**
+         * USD spent on judge calls per hour, at most; unset means no cost cap. It needs the judge model's price: the processor's built-in catalogue has the common hosted models, any other model (self-hosted, fine-tuned, a proxy's alias) needs judgePrice, or the processor refuses its config (its log names judge.price).
+         */
+        maxCostPerHour?: number;
+      };
+      /**
+       * The judge model's price in USD per million tokens, to count the judge's cost (llmobs.eval.judge.cost) and hold budget.maxCostPerHour. Wins over the processor's built-in catalogue; needed with maxCostPerHour for a model the catalogue does not know.
+       */
+      judgePrice?: {
+        /**
+         * USD per million input (prompt) tokens.
+         */
+        input: number;
+        /**
+         * USD per million output (completion) tokens.
+         */
+        output: number;
+      };
+    };
+    /**
+     * An HTTP endpoint for user feedback (llm_feedback, port 4320): POST /v1/feedback with {"trace_id": "<32 hex>", "span_id": "<16 hex, the answer's call>", "value": "thumbs_down", "score": -1, "comment": "..."} (value thumbs_up or thumbs_down, or score from -1 to 1), or an array of such objects. Each one becomes a feedback span in that trace: negative feedback keeps the trace under tail sampling if it arrives before the trace is decided, and with evaluation on it is counted in llmobs.eval.verdicts as user_feedback, next to the judge's verdicts. In gateway mode it listens on the gateway Service's port feedback (4320) for anything that can reach the Service; in sidecar mode on 127.0.0.1:4320 inside each instrumented pod.
+     */
+    feedback?: {
+      /**
+       * Serve the feedback endpoint.
+       */
+      enabled?: boolean;
+    };
+  };
+  /**
    * Where processed telemetry goes. Credentials stay with the processor and never reach application pods.
    *
    * @minItems 1
@@ -384,7 +528,7 @@ export interface LLMObservabilityPolicySpec {
   };
   exporters?: {
     /**
-     * Endpoints namespaced exporters may use, as exact values or prefixes ending in '*' (e.g. http://tempo-distributor.observability:*). Empty allows any endpoint.
+     * Endpoints namespaced exporters may use, as exact values or prefixes ending in '*' (e.g. http://tempo-distributor.observability:*). Empty allows any endpoint. The same list holds for the evaluation judge (spec.quality.evaluation.judge.endpoint), which receives redacted prompt content.
      *
      * @maxItems 64
      */
