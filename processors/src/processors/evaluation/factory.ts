@@ -8,8 +8,7 @@ import { EvaluationProcessor } from './processor.ts';
 export const evaluationFactory: ProcessorFactory<EvaluationConfig> = {
   kind: 'processor',
   type: 'llm_evaluation',
-  // Spans pass unchanged; verdict spans are new requests, so the received bytes can still be forwarded.
-  mutatesData: false,
+  // Judged calls get llmobs.eval.pending (for llm_sampling), so the received bytes cannot be forwarded.
   signals: ['traces'],
   schema: CONFIG_SCHEMA,
   parse: (block) => parseEvaluationConfig(block),

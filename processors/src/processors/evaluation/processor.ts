@@ -19,6 +19,8 @@ import { EVAL_INSTRUMENTS, JUDGE_COST, VERDICTS } from './instruments.ts';
 import { askJudge, JudgeError, type JudgeInput, type JudgeResult, type Rubric } from './judge.ts';
 
 const STATUS_ERROR = 2;
+/** On a judged call: how many verdicts were queued for it (llm_sampling waits for them). */
+const PENDING = 'llmobs.eval.pending';
 const SCOPE = { name: 'llmobs.dev/processor/llm_evaluation', version: '0.1.0' };
 const str = (v: string): AnyValue => ({ stringValue: v });
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : '');
@@ -135,6 +137,7 @@ export class EvaluationProcessor implements Processor<'traces'> {
           }
           resourceKey ??= this.#feed.resource(rs.resource, now);
           const docs = docsOf(span.traceId);
+          let queued = 0;
           for (const rubric of this.#cfg.rubrics) {
             if (rubric.needsDocuments && docs === undefined) {
               this.#skip('no_documents', 1);
@@ -157,7 +160,10 @@ export class EvaluationProcessor implements Processor<'traces'> {
                 span.attributes.find((kv) => kv.key === 'gen_ai.response.id')?.value?.stringValue ??
                 undefined,
             });
+            queued++;
           }
+          // Tells llm_sampling (after this processor) to hold the trace for these verdicts.
+          if (queued > 0) span.attributes.push({ key: PENDING, value: { intValue: queued } });
         }
       }
     }

@@ -328,6 +328,37 @@ describe('llm_sampling: when a trace is decided', () => {
     assert.equal(spansOf(h.next.received).length, 3);
   });
 
+  it('holds a trace past root_grace for the verdicts llm_evaluation announced, then keeps it on a fail', async () => {
+    const h = harness({ policies: NONE });
+    const t0 = h.clock.now;
+    await h.p.consume(trace(T1, { attrs: { 'llmobs.eval.pending': 1 } }));
+    await h.at(t0 + 5_000);
+    assert.equal(h.p.bufferedTraces, 1, 'waiting for the verdict, not decided at root_grace');
+    h.clock.now = t0 + 7_000;
+    await h.p.consume(
+      traces([
+        {
+          traceId: T1,
+          parentSpanId: '00000000000000bb',
+          name: 'evaluate answered',
+          attrs: { 'llmobs.eval.verdict': false },
+        },
+      ]),
+    );
+    await h.at(t0 + 7_000);
+    assert.deepEqual(keptTraces(h.next.received), [T1], 'the failed verdict kept the trace');
+  });
+
+  it('gives up waiting for a verdict that never comes at decision_wait', async () => {
+    const h = harness({ policies: NONE });
+    const t0 = h.clock.now;
+    await h.p.consume(trace(T1, { attrs: { 'llmobs.eval.pending': 2 } }));
+    await h.at(t0 + 9_999);
+    assert.equal(h.p.bufferedTraces, 1);
+    await h.at(t0 + 10_000);
+    assert.equal(h.p.bufferedTraces, 0, 'decided (and sampled out) at decision_wait');
+  });
+
   it('with local_root, a span whose parent is remote counts as the root', async () => {
     const h = harness({ local_root: true, policies: ALL });
     const req = traces([{ traceId: T1, parentSpanId: 'ffffffffffffffff' }]);

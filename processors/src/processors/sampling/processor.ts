@@ -54,6 +54,8 @@ class TraceEntry extends Parcel implements Evidence {
   readonly firstSeen: number;
   rootDeadline = Number.POSITIVE_INFINITY;
   decided = false;
+  /** Verdicts llm_evaluation announced (llmobs.eval.pending) that have not arrived yet. */
+  awaiting = 0;
   /** Its decision had been forgotten: every span of it is a late span. */
   late = false;
   /** Explicit randomness (`rv` in the tracestate), when a span carried it. */
@@ -221,6 +223,15 @@ export class SamplingProcessor implements Processor<'traces'> {
             this.#bufferedBytes += bytes;
             if (target.late) this.#late.forgotten++;
             this.#policies.observe(s, target);
+            const verdicts = awaitedVerdicts(s);
+            if (verdicts !== 0) {
+              target.awaiting = Math.max(0, target.awaiting + verdicts);
+              // The last awaited verdict is in: decide as soon as the root's grace allows.
+              if (target.awaiting === 0 && target.rootDeadline !== Number.POSITIVE_INFINITY) {
+                target.rootDeadline = Math.max(target.rootDeadline, now);
+                this.#roots.push(target);
+              }
+            }
             if (target.rv === undefined && s.traceState) target.rv = explicitRandomness(s.traceState);
             if (target.rootDeadline === Number.POSITIVE_INFINITY && isRoot(s, localRoot)) {
               target.rootDeadline = now + this.#cfg.rootGraceMs;
@@ -325,7 +336,9 @@ export class SamplingProcessor implements Processor<'traces'> {
       if (!e) break;
       if (!e.decided) {
         if (e.rootDeadline > now) break;
-        this.#decide(e);
+        // A verdict is on its way: the trace waits for it (at most decision_wait), so a failed answer
+        // can still keep it. The verdict's arrival puts it back in this queue.
+        if (e.awaiting === 0) this.#decide(e);
       }
       this.#rootsHead++;
     }
@@ -479,4 +492,17 @@ export class SamplingProcessor implements Processor<'traces'> {
     this.#outboxBytes = 0;
     this.#flushCounts();
   }
+}
+
+/**
+ * How a span changes the number of verdicts its trace awaits: llm_evaluation marks a judged call with
+ * `llmobs.eval.pending` (how many verdicts it queued), and each verdict span carries `llmobs.eval.verdict`.
+ */
+function awaitedVerdicts(s: Span): number {
+  let n = 0;
+  for (const kv of s.attributes) {
+    if (kv.key === 'llmobs.eval.pending') n += Number(kv.value?.intValue ?? 0);
+    else if (kv.key === 'llmobs.eval.verdict' && typeof kv.value?.boolValue === 'boolean') n -= 1;
+  }
+  return n;
 }
