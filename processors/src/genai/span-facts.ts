@@ -1,4 +1,4 @@
-import type { AnyValue, KeyValue } from '../otlp/model.ts';
+import type { AnyValue, KeyValue, Span } from '../otlp/model.ts';
 import { type Fact, KEY_INDEX } from './dialects.ts';
 import { numberOf, stringOf } from './values.ts';
 
@@ -34,4 +34,31 @@ export function factNumber(f: SpanFacts, fact: Fact): number | undefined {
 
 export function factString(f: SpanFacts, fact: Fact): string | undefined {
   return stringOf(f[fact]);
+}
+
+/** Facts already read, per span object: several processors of a pipeline read the same span. */
+const cache = new WeakMap<Span, SpanFacts | null>();
+
+/**
+ * `readFacts(span.attributes)`, read once per span and shared by the processors of a pipeline. A
+ * processor that changes a span's GenAI attributes afterwards must say so with `noteFact` (or
+ * `forgetFacts`), so the next one does not read stale facts.
+ */
+export function factsOf(span: Span): SpanFacts | undefined {
+  const hit = cache.get(span);
+  if (hit !== undefined) return hit ?? undefined;
+  const facts = readFacts(span.attributes);
+  cache.set(span, facts ?? null);
+  return facts;
+}
+
+/** Records a fact a processor has just written onto the span (e.g. llm_cost's cost amount). */
+export function noteFact(span: Span, fact: Fact, value: AnyValue): void {
+  const facts = cache.get(span);
+  if (facts) facts[fact] = value;
+  else cache.set(span, { [fact]: value });
+}
+
+export function forgetFacts(span: Span): void {
+  cache.delete(span);
 }

@@ -1,8 +1,9 @@
 import type { Consumer, CreateSettings } from '../../component/component.ts';
 import type { Processor } from '../../component/processor.ts';
-import { readFacts } from '../../genai/span-facts.ts';
+import { factsOf, noteFact } from '../../genai/span-facts.ts';
 import { hasAttribute, int64ToNumber, setAttribute } from '../../genai/values.ts';
-import type { AnyValue, KeyValue, Span, TracesRequest } from '../../otlp/model.ts';
+import type { AnyValue, Span, TracesRequest } from '../../otlp/model.ts';
+import { BUCKETS } from '../../pricing/catalogue.ts';
 import { COST, type CostStatus, READER_ALIASES, TOKEN_ALIASES, TRACE } from './attributes.ts';
 import type { CostConfig } from './config.ts';
 import { type Estimate, estimate } from './estimate.ts';
@@ -16,7 +17,14 @@ const int = (v: number): AnyValue => ({ intValue: v });
 const UNKNOWN_MODEL_LABELS = 100;
 
 const isRoot = (s: Span): boolean => !s.parentSpanId || s.parentSpanId.length === 0;
-const traceKey = (s: Span): string => (s.traceId ? Buffer.from(s.traceId).toString('hex') : '');
+/** A trace id as a 16-character key (one character per byte: cheaper than hex, and only a Map key). */
+const traceKey = (s: Span): string =>
+  s.traceId ? String.fromCharCode.apply(null, s.traceId as unknown as number[]) : '';
+const SOURCE_LOCAL: AnyValue = { stringValue: 'local' };
+const BUCKET_KEYS = Object.fromEntries(BUCKETS.map((b) => [b, `${COST.bucketPrefix}${b}`])) as Record<
+  (typeof BUCKETS)[number],
+  string
+>;
 
 /**
  * `llm_cost`: prices every LLM span from its token counts and writes the cost onto it
@@ -50,13 +58,13 @@ export class CostProcessor implements Processor<'traces'> {
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
           if (this.#rollup && isRoot(span)) roots.push(span);
-          const facts = readFacts(span.attributes);
+          const facts = factsOf(span);
           if (!facts) continue;
           const start = int64ToNumber(span.startTimeUnixNano);
           const end = int64ToNumber(span.endTimeUnixNano);
           const e = estimate(this.#cfg, facts, start / 1e6, Math.max(0, end - start) / 1e9);
           if (!e) continue;
-          const status = this.#write(span.attributes, e);
+          const status = this.#write(span, e);
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
           if (status === 'unknown_model') this.#countUnknown(e);
           this.#rollup?.add(traceKey(span), now, (t) => {
@@ -73,47 +81,73 @@ export class CostProcessor implements Processor<'traces'> {
     for (const [status, n] of statuses) this.#set.telemetry.costSpans(this.#set.id, status, n);
   }
 
-  #write(attrs: KeyValue[], e: Estimate): CostStatus {
-    if (this.#cfg.keepReportedCost && hasAttribute(attrs, COST.amount)) {
+  #write(span: Span, e: Estimate): CostStatus {
+    const attrs = span.attributes;
+    // One pass to learn whether any attribute this writes is already there (an instrumentation that
+    // prices calls itself, a span priced twice); if none is — the usual case — they are appended
+    // without searching for each.
+    let fresh = true;
+    for (const kv of attrs) {
+      if (kv.key.startsWith('gen_ai.usage.cost') || kv.key.startsWith('llm.cost.')) {
+        fresh = false;
+        break;
+      }
+    }
+    const set = fresh
+      ? (key: string, value: AnyValue) => {
+          attrs.push({ key, value });
+        }
+      : (key: string, value: AnyValue) => setAttribute(attrs, key, value);
+    if (!fresh && this.#cfg.keepReportedCost && hasAttribute(attrs, COST.amount)) {
       setAttribute(attrs, COST.status, str('reported'));
       return 'reported';
     }
-    setAttribute(attrs, COST.status, str(e.status));
+    set(COST.status, str(e.status));
     const cost = e.cost;
     if (!cost || !e.match) return e.status;
     const currency = this.#cfg.currency;
-    setAttribute(attrs, COST.amount, dbl(cost.amount));
-    setAttribute(attrs, COST.currency, str(currency));
-    setAttribute(attrs, COST.source, str('local'));
-    setAttribute(attrs, COST.model, str(e.match.entry.model));
-    if (e.match.resolution !== 'exact') setAttribute(attrs, COST.resolution, str(e.match.resolution));
-    if (cost.contextTier !== undefined) setAttribute(attrs, COST.contextTier, int(cost.contextTier));
-    if (cost.serviceTier) setAttribute(attrs, COST.serviceTier, str(cost.serviceTier));
-    if (cost.unpriced.length > 0) setAttribute(attrs, COST.unpriced, str(cost.unpriced.join(',')));
-    for (const [bucket, amount] of Object.entries(cost.byBucket)) {
-      setAttribute(attrs, `${COST.bucketPrefix}${bucket}`, dbl(amount));
+    const amount = dbl(cost.amount);
+    const currencyValue = str(currency);
+    set(COST.amount, amount);
+    set(COST.currency, currencyValue);
+    set(COST.source, SOURCE_LOCAL);
+    set(COST.model, str(e.match.entry.model));
+    noteFact(span, 'costAmount', amount);
+    noteFact(span, 'costCurrency', currencyValue);
+    if (e.match.resolution !== 'exact') set(COST.resolution, str(e.match.resolution));
+    if (cost.contextTier !== undefined) set(COST.contextTier, int(cost.contextTier));
+    if (cost.serviceTier) set(COST.serviceTier, str(cost.serviceTier));
+    if (cost.unpriced.length > 0) set(COST.unpriced, str(cost.unpriced.join(',')));
+    const b = cost.byBucket;
+    for (const bucket of BUCKETS) {
+      const v = b[bucket];
+      if (v !== undefined) set(BUCKET_KEYS[bucket], dbl(v));
     }
 
-    const b = cost.byBucket;
     if (this.#cfg.readerAliases && currency === 'USD') {
       const cacheWrite = (b.cache_write_5m ?? 0) + (b.cache_write_1h ?? 0);
-      const prompt =
-        (b.input ?? 0) + (b.cache_read ?? 0) + cacheWrite + (b.audio_input ?? 0) + (b.image_input ?? 0);
-      const completion = (b.output ?? 0) + (b.reasoning ?? 0) + (b.audio_output ?? 0);
-      setAttribute(attrs, READER_ALIASES.openlit, dbl(cost.amount));
-      setAttribute(attrs, READER_ALIASES.total, dbl(cost.amount));
-      setAttribute(attrs, READER_ALIASES.prompt, dbl(prompt));
-      setAttribute(attrs, READER_ALIASES.completion, dbl(completion));
-      const details: [string, number | undefined][] = [
+      const promptParts: [string, number | undefined][] = [
         [READER_ALIASES.promptInput, (b.input ?? 0) + (b.image_input ?? 0) || undefined],
         [READER_ALIASES.promptCacheRead, b.cache_read],
         [READER_ALIASES.promptCacheWrite, cacheWrite || undefined],
         [READER_ALIASES.promptAudio, b.audio_input],
+      ];
+      const completionParts: [string, number | undefined][] = [
         [READER_ALIASES.completionOutput, b.output],
         [READER_ALIASES.completionReasoning, b.reasoning],
         [READER_ALIASES.completionAudio, b.audio_output],
       ];
-      for (const [k, v] of details) if (v !== undefined) setAttribute(attrs, k, dbl(v));
+      set(READER_ALIASES.openlit, amount);
+      set(READER_ALIASES.total, amount);
+      for (const [total, parts] of [
+        [READER_ALIASES.prompt, promptParts],
+        [READER_ALIASES.completion, completionParts],
+      ] as const) {
+        const present = parts.filter(([, v]) => v !== undefined);
+        set(total, dbl(present.reduce((a, [, v]) => a + (v ?? 0), 0)));
+        // Details only say something when a side has more than one part (cached input, reasoning, audio).
+        if (present.length > 1) for (const [k, v] of present) set(k, dbl(v ?? 0));
+      }
     }
     const u = e.usage?.buckets;
     if (this.#cfg.tokenAliases && u) {

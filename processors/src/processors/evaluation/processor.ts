@@ -4,7 +4,7 @@ import type { Processor } from '../../component/processor.ts';
 import { documentsOf, exchangeOf } from '../../genai/content.ts';
 import { normaliseProvider } from '../../genai/dialects.ts';
 import { operationOf, stageOf } from '../../genai/operation.ts';
-import { factString, readFacts } from '../../genai/span-facts.ts';
+import { factString, factsOf } from '../../genai/span-facts.ts';
 import { traceSampled } from '../../genai/trace-random.ts';
 import { emptyBuckets } from '../../genai/usage.ts';
 import { seriesKey } from '../../metrics/cardinality/series-key.ts';
@@ -125,7 +125,7 @@ export class EvaluationProcessor implements Processor<'traces'> {
             this.#countFeedback(resourceKey, feedback, now);
             continue;
           }
-          const facts = readFacts(span.attributes);
+          const facts = factsOf(span);
           if (!facts) continue;
           const op = operationOf(facts);
           if (!op || stageOf(op) !== 'llm' || !span.traceId || !span.spanId) continue;

@@ -8,8 +8,10 @@ export interface SeriesAdmission {
   admit(metric: string, key: string, now: number): boolean;
 }
 
-interface Series {
+export interface Series {
   readonly resourceKey: string;
+  /** The metric's overflow series (otel.metric.overflow=true). */
+  readonly overflow: boolean;
   readonly attrs: KeyValue[];
   readonly startNs: Long;
   lastMs: number;
@@ -28,6 +30,8 @@ interface Series {
 const msToNs = (ms: number): Long => Long.fromNumber(ms, true).multiply(1_000_000);
 
 const OVERFLOW_KEY = '\u0000overflow';
+/** Refused attribute sets remembered between sweeps (beyond, each is asked about again). */
+const MAX_REFUSED = 10_000;
 const OVERFLOW_ATTRS: readonly KeyValue[] = [{ key: 'otel.metric.overflow', value: { boolValue: true } }];
 
 /**
@@ -43,6 +47,10 @@ export class Aggregator {
   readonly #scope: { name: string; version: string };
   /** Measurements folded into the overflow series since the last `takeOverflows`, by metric. */
   readonly #overflows = new Map<string, number>();
+  #generation = 0;
+  /** Attribute sets the admission policy refused, by metric (bounded; forgotten at each sweep). */
+  readonly #refused = new Map<Instrument, Set<string>>();
+  #refusedCount = 0;
 
   constructor(admission: SeriesAdmission, ttlMs: number, scope: { name: string; version: string }) {
     this.#admission = admission;
@@ -58,18 +66,17 @@ export class Aggregator {
   }
 
   /**
-   * Adds one measurement. `seriesKey` must identify `attrs` (the caller computes it once and reuses it
-   * across instruments with the same attributes). `den` is the ratio denominator.
+   * The series for `seriesKey` (which must identify `attrs`; callers compute it once and reuse it),
+   * created if the admission policy lets it exist, else the metric's overflow series. Callers may
+   * keep the result to record into it directly until `generation` changes (a sweep may drop it).
    */
-  record(
+  seriesFor(
     inst: Instrument,
     resourceKey: string,
     seriesKey: string,
     attrs: () => KeyValue[],
-    value: number,
     now: number,
-    den = 0,
-  ): void {
+  ): Series {
     let series = this.#metrics.get(inst);
     if (!series) {
       series = new Map();
@@ -77,20 +84,33 @@ export class Aggregator {
     }
     const key = `${resourceKey}\u0001${seriesKey}`;
     let s = series.get(key);
-    if (!s) {
+    if (s) return s;
+    const refused = this.#refused.get(inst);
+    if (!refused?.has(key)) {
       if (this.#admission.admit(inst.name, key, now)) {
-        s = this.#newSeries(inst, resourceKey, attrs(), now);
+        s = this.#newSeries(inst, resourceKey, attrs(), now, false);
         series.set(key, s);
-      } else {
-        this.#overflows.set(inst.name, (this.#overflows.get(inst.name) ?? 0) + 1);
-        s = series.get(OVERFLOW_KEY);
-        if (!s) {
-          s = this.#newSeries(inst, '', [...OVERFLOW_ATTRS], now);
-          series.set(OVERFLOW_KEY, s);
-        }
+        return s;
+      }
+      // Remembered until the next sweep, so later points of the same set skip the admission check.
+      if (this.#refusedCount < MAX_REFUSED) {
+        this.#refusedCount++;
+        if (refused) refused.add(key);
+        else this.#refused.set(inst, new Set([key]));
       }
     }
+    s = series.get(OVERFLOW_KEY);
+    if (!s) {
+      s = this.#newSeries(inst, '', [...OVERFLOW_ATTRS], now, true);
+      series.set(OVERFLOW_KEY, s);
+    }
+    return s;
+  }
+
+  /** Adds one measurement to a series from `seriesFor`. `den` is the ratio denominator. */
+  observe(inst: Instrument, s: Series, value: number, now: number, den = 0): void {
     s.lastMs = now;
+    if (s.overflow) this.#overflows.set(inst.name, (this.#overflows.get(inst.name) ?? 0) + 1);
     if (inst.kind === 'histogram') {
       const bounds = inst.bounds ?? [];
       let i = 0;
@@ -106,9 +126,34 @@ export class Aggregator {
     }
   }
 
-  #newSeries(inst: Instrument, resourceKey: string, attrs: KeyValue[], now: number): Series {
+  /** `observe(seriesFor(…))` in one call. */
+  record(
+    inst: Instrument,
+    resourceKey: string,
+    seriesKey: string,
+    attrs: () => KeyValue[],
+    value: number,
+    now: number,
+    den = 0,
+  ): void {
+    this.observe(inst, this.seriesFor(inst, resourceKey, seriesKey, attrs, now), value, now, den);
+  }
+
+  /** Changes whenever a sweep may have dropped series: series kept by callers are stale then. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  #newSeries(
+    inst: Instrument,
+    resourceKey: string,
+    attrs: KeyValue[],
+    now: number,
+    overflow: boolean,
+  ): Series {
     return {
       resourceKey,
+      overflow,
       attrs,
       startNs: msToNs(now),
       lastMs: now,
@@ -138,6 +183,10 @@ export class Aggregator {
 
   /** Forgets series (and resources) idle for longer than the TTL. */
   sweep(now: number): void {
+    this.#generation++;
+    // Refused sets are asked about again after a sweep: slots may have freed up.
+    this.#refused.clear();
+    this.#refusedCount = 0;
     for (const series of this.#metrics.values()) {
       for (const [k, s] of series) if (now - s.lastMs > this.#ttlMs) series.delete(k);
     }

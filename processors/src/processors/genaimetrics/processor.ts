@@ -1,14 +1,14 @@
 import type { Consumer, CreateSettings } from '../../component/component.ts';
 import type { Processor } from '../../component/processor.ts';
 import { normaliseProvider } from '../../genai/dialects.ts';
-import { operationOf, stageOf } from '../../genai/operation.ts';
-import { factNumber, factString, readFacts, type SpanFacts } from '../../genai/span-facts.ts';
+import { operationOf, type Stage, stageOf } from '../../genai/operation.ts';
+import { factNumber, factString, factsOf, type SpanFacts } from '../../genai/span-facts.ts';
 import { normaliseUsage } from '../../genai/usage.ts';
 import { int64ToNumber } from '../../genai/values.ts';
-import { seriesKey } from '../../metrics/cardinality/series-key.ts';
+import { seriesKey, valueKey } from '../../metrics/cardinality/series-key.ts';
 import { ValueCaps } from '../../metrics/cardinality/value-caps.ts';
 import type { AnyValue, KeyValue, Resource, Span, TracesRequest } from '../../otlp/model.ts';
-import type { Aggregator } from './aggregator.ts';
+import type { Aggregator, Series } from './aggregator.ts';
 import type { GenAiMetricsConfig } from './config.ts';
 import { DerivedMetricsFeed } from './feed.ts';
 import {
@@ -17,6 +17,7 @@ import {
   CALLS,
   COST,
   DURATION,
+  type Instrument,
   OPERATION_DURATION,
   TIME_TO_FIRST_CHUNK,
   TOKEN_USAGE,
@@ -40,6 +41,57 @@ const TOKEN_TYPES = [
   ['image_input', 'image_input'],
 ] as const;
 
+/** Groups remembered between sweeps; past this, the cache starts over (a storm of new groups). */
+const MAX_GROUPS = 10_000;
+
+/**
+ * The measurements of one attribute group (resource, operation, provider, models, dimensions, error):
+ * its attributes and keys, built once, and the series each instrument and variant records into.
+ * Variants: `red` (llmobs.stage and error.type), `err` (error.type), a token type, a currency, or ''.
+ */
+class Group {
+  readonly #agg: Aggregator;
+  readonly #rk: string;
+  readonly #base: KeyValue[];
+  readonly #baseKey: string;
+  readonly #err: KeyValue[];
+  readonly stage: Stage;
+  readonly #series = new Map<Instrument, Map<string, Series>>();
+
+  constructor(agg: Aggregator, rk: string, base: KeyValue[], errorType: string | undefined, stage: Stage) {
+    this.#agg = agg;
+    this.#rk = rk;
+    this.#base = base;
+    this.#baseKey = seriesKey(base);
+    this.#err = errorType ? [{ key: 'error.type', value: str(errorType) }] : [];
+    this.stage = stage;
+  }
+
+  series(inst: Instrument, variant: string, now: number): Series {
+    let m = this.#series.get(inst);
+    if (!m) {
+      m = new Map();
+      this.#series.set(inst, m);
+    }
+    let s = m.get(variant);
+    if (!s) {
+      const extra = this.#extra(inst, variant);
+      const key = extra.length > 0 ? `${this.#baseKey}\u0002${seriesKey(extra)}` : this.#baseKey;
+      s = this.#agg.seriesFor(inst, this.#rk, key, () => [...this.#base, ...extra], now);
+      m.set(variant, s);
+    }
+    return s;
+  }
+
+  #extra(inst: Instrument, variant: string): KeyValue[] {
+    if (variant === 'red') return [{ key: 'llmobs.stage', value: str(this.stage) }, ...this.#err];
+    if (variant === 'err') return this.#err;
+    if (inst === COST) return [{ key: 'gen_ai.usage.cost.currency', value: str(variant) }];
+    if (variant !== '') return [{ key: 'gen_ai.token.type', value: str(variant) }];
+    return [];
+  }
+}
+
 /**
  * `llm_metrics`: derives GenAI metrics from spans as they pass — before any sampling, so rates and
  * error ratios are exact — and feeds them, as OTLP metrics, into the configured metrics pipelines
@@ -54,6 +106,8 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
   readonly #feed: DerivedMetricsFeed;
   readonly #agg: Aggregator;
   readonly #caps: ValueCaps;
+  readonly #groups = new Map<string, Group>();
+  #generation = -1;
 
   constructor(set: CreateSettings, cfg: GenAiMetricsConfig, next: Consumer<'traces'>) {
     this.#cfg = cfg;
@@ -82,7 +136,7 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
       let resourceKey: string | undefined;
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
-          const facts = readFacts(span.attributes);
+          const facts = factsOf(span);
           if (!facts) continue;
           const op = operationOf(facts);
           if (!op) continue;
@@ -101,72 +155,70 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
     rk: string,
     now: number,
   ): void {
+    if (this.#agg.generation !== this.#generation) {
+      this.#groups.clear();
+      this.#generation = this.#agg.generation;
+    }
     const provider = normaliseProvider(factString(facts, 'provider'));
     const requestModel = factString(facts, 'requestModel');
     const responseModel = factString(facts, 'responseModel');
-    const base: KeyValue[] = [{ key: 'gen_ai.operation.name', value: str(op) }];
-    if (provider) base.push({ key: 'gen_ai.provider.name', value: str(provider) });
-    if (requestModel) base.push({ key: 'gen_ai.request.model', value: str(requestModel) });
-    if (responseModel) base.push({ key: 'gen_ai.response.model', value: str(responseModel) });
-    for (const d of this.#cfg.dimensions) {
-      const v = lookup(span.attributes, d.name) ?? lookup(resource?.attributes ?? [], d.name);
-      if (v) base.push({ key: d.name, value: v });
-      else if (d.default !== undefined) base.push({ key: d.name, value: str(d.default) });
-    }
-    this.#caps.apply(base, now);
-    const baseKey = seriesKey(base);
     const errorType =
       factString(facts, 'errorType') ?? (span.status?.code === STATUS_ERROR ? '_OTHER' : undefined);
-    const withAttr = (extra: KeyValue[]) => () => [...base, ...extra];
-    const errAttrs: KeyValue[] = errorType ? [{ key: 'error.type', value: str(errorType) }] : [];
-    const errKey = errorType ? `${baseKey}\u0002e=${errorType}` : baseKey;
+    // The group's identity from the raw values, without building or sorting attributes: most spans of
+    // a service repeat a handful of groups, whose series are then found with one Map lookup.
+    let fast = `${rk}\u0001${op}\u0001${provider ?? ''}\u0001${requestModel ?? ''}\u0001${responseModel ?? ''}\u0001${errorType ?? ''}`;
+    const dims: (AnyValue | undefined)[] = [];
+    for (const d of this.#cfg.dimensions) {
+      const v = lookup(span.attributes, d.name) ?? lookup(resource?.attributes ?? [], d.name);
+      dims.push(v);
+      fast += `\u0001${v ? valueKey(v) : '\u0000'}`;
+    }
+    let g = this.#groups.get(fast);
+    if (!g) {
+      const base: KeyValue[] = [{ key: 'gen_ai.operation.name', value: str(op) }];
+      if (provider) base.push({ key: 'gen_ai.provider.name', value: str(provider) });
+      if (requestModel) base.push({ key: 'gen_ai.request.model', value: str(requestModel) });
+      if (responseModel) base.push({ key: 'gen_ai.response.model', value: str(responseModel) });
+      this.#cfg.dimensions.forEach((d, i) => {
+        const v = dims[i];
+        if (v) base.push({ key: d.name, value: v });
+        else if (d.default !== undefined) base.push({ key: d.name, value: str(d.default) });
+      });
+      // Capped values depend on what was seen: a group is only remembered when nothing was capped away.
+      const capped = this.#caps.apply(base, now);
+      g = new Group(this.#agg, rk, base, errorType, stageOf(op));
+      if (capped === 0) {
+        if (this.#groups.size >= MAX_GROUPS) this.#groups.clear();
+        this.#groups.set(fast, g);
+      }
+    }
 
     const start = int64ToNumber(span.startTimeUnixNano);
     const end = int64ToNumber(span.endTimeUnixNano);
     const seconds = Math.max(0, end - start) / 1e9;
-    const stage = stageOf(op);
-    const stageAttrs: KeyValue[] = [{ key: 'llmobs.stage', value: str(stage) }, ...errAttrs];
-    const redKey = `${errKey}\u0002s=${stage}`;
-    this.#agg.record(CALLS, rk, redKey, withAttr(stageAttrs), 1, now);
-    this.#agg.record(DURATION, rk, redKey, withAttr(stageAttrs), seconds, now);
-
-    if (stage !== 'llm' && stage !== 'embedding') return;
-    this.#agg.record(OPERATION_DURATION, rk, errKey, withAttr(errAttrs), seconds, now);
+    const agg = this.#agg;
+    agg.observe(CALLS, g.series(CALLS, 'red', now), 1, now);
+    agg.observe(DURATION, g.series(DURATION, 'red', now), seconds, now);
+    if (g.stage !== 'llm' && g.stage !== 'embedding') return;
+    agg.observe(OPERATION_DURATION, g.series(OPERATION_DURATION, 'err', now), seconds, now);
     const ttfc = factNumber(facts, 'timeToFirstChunk');
-    if (ttfc !== undefined) this.#agg.record(TIME_TO_FIRST_CHUNK, rk, baseKey, withAttr([]), ttfc, now);
+    if (ttfc !== undefined)
+      agg.observe(TIME_TO_FIRST_CHUNK, g.series(TIME_TO_FIRST_CHUNK, '', now), ttfc, now);
 
     const usage = normaliseUsage(facts);
     if (usage) {
-      const tokenType = (t: string): KeyValue[] => [{ key: 'gen_ai.token.type', value: str(t) }];
       if (facts.input !== undefined || usage.inputTotal > 0)
-        this.#agg.record(
-          TOKEN_USAGE,
-          rk,
-          `${baseKey}\u0002t=input`,
-          withAttr(tokenType('input')),
-          usage.inputTotal,
-          now,
-        );
+        agg.observe(TOKEN_USAGE, g.series(TOKEN_USAGE, 'input', now), usage.inputTotal, now);
       if (facts.output !== undefined || usage.outputTotal > 0)
-        this.#agg.record(
-          TOKEN_USAGE,
-          rk,
-          `${baseKey}\u0002t=output`,
-          withAttr(tokenType('output')),
-          usage.outputTotal,
-          now,
-        );
+        agg.observe(TOKEN_USAGE, g.series(TOKEN_USAGE, 'output', now), usage.outputTotal, now);
       for (const [bucket, type] of TOKEN_TYPES) {
         const n = usage.buckets[bucket];
-        if (n > 0)
-          this.#agg.record(TOKENS, rk, `${baseKey}\u0002t=${type}`, withAttr(tokenType(type)), n, now);
+        if (n > 0) agg.observe(TOKENS, g.series(TOKENS, type, now), n, now);
       }
       if (usage.inputTotal > 0)
-        this.#agg.record(
+        agg.observe(
           CACHE_HIT_RATIO,
-          rk,
-          baseKey,
-          withAttr([]),
+          g.series(CACHE_HIT_RATIO, '', now),
           usage.buckets.cache_read,
           now,
           usage.inputTotal,
@@ -175,14 +227,7 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
     const cost = factNumber(facts, 'costAmount');
     if (cost !== undefined) {
       const currency = factString(facts, 'costCurrency') ?? 'USD';
-      this.#agg.record(
-        COST,
-        rk,
-        `${baseKey}\u0002c=${currency}`,
-        withAttr([{ key: 'gen_ai.usage.cost.currency', value: str(currency) }]),
-        cost,
-        now,
-      );
+      agg.observe(COST, g.series(COST, currency, now), cost, now);
     }
   }
 
