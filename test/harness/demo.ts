@@ -1,164 +1,180 @@
-// `make demo`: the whole system, locally, on real components. For now that is the data path —
-// instrumented OpenAI clients → the llmobs processor → Jaeger — next to a real control plane whose
-// pods kwok runs; the operator joins it as it lands. `--once` runs the flow, prints, and exits.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// `make demo`: the whole system on one machine, on real components. A control plane with a kwok node gets
+// the llmobs chart through `helm install`; the real operator runs locally in place of the chart's pod (kwok
+// only pretends to run it) and serves the chart's webhooks by URL; a namespace gets an LLMObservability and
+// the two sample apps of examples/sample-apps, whose pods the webhook instruments and kwok runs. Then the
+// gateway's rendered processor config and the apps themselves run as local processes — the apps with exactly
+// the env their pods received, cluster addresses swapped for local ones — real requests carrying personal
+// data go through them, and a summary is read back from Jaeger, the processor and the apiserver.
+// `--once` prints the summary and exits; otherwise everything stays up until Ctrl-C (or SIGTERM).
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import * as yaml from 'js-yaml';
+import { ANNOTATION } from '../../operator/src/api/v1alpha1/constants.ts';
 import { startMockLlm } from '../mock-llm/server.ts';
-import { repoRoot } from './cache.ts';
-import { runNodeClient, runPythonClient } from './clients.ts';
-import { startControlPlane } from './control-plane.ts';
+import { pythonVenv } from './clients.ts';
+import {
+  deploySampleApps,
+  NAMESPACE,
+  RESOURCE,
+  type RunningApp,
+  resourceStatus,
+  SAMPLE_APPS,
+  sendTraffic,
+  startApp,
+} from './demo/apps.ts';
+import { startCluster } from './demo/cluster.ts';
+import { startGateway } from './demo/gateway.ts';
+import { collectSummary, formatSummary } from './demo/summary.ts';
 import { startJaeger } from './jaeger.ts';
-import { startKwok } from './kwok.ts';
-import { freePorts } from './ports.ts';
-import { httpOk, ManagedProcess } from './process.ts';
 
 const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const stops: (() => Promise<void>)[] = [];
+const stops: (() => Promise<unknown>)[] = [];
 const stopAll = async () => {
   for (const s of stops.reverse()) await s().catch(() => {});
+};
+const startedAt = Date.now();
+
+// Ctrl-C or SIGTERM: while starting, stop after the step under way (so nothing it starts is left behind);
+// once up, stop at once. A second signal leaves without cleaning up.
+class Interrupted extends Error {}
+let interrupted: NodeJS.Signals | undefined;
+let wake: (() => void) | undefined;
+const onSignal = (signal: NodeJS.Signals) => {
+  if (interrupted) process.exit(130);
+  interrupted = signal;
+  say(wake ? 'stopping' : `\n${signal}: stopping once the current step is done (again to leave at once)`);
+  wake?.();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+const checkpoint = () => {
+  if (interrupted) throw new Interrupted(interrupted);
 };
 
 try {
   say('llmobs demo: starting real components (first run builds them; later runs take seconds)');
+  const dir = mkdtempSync(join(tmpdir(), 'llmobs-demo-'));
+  stops.push(async () => {
+    if (!process.env.LLMOBS_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+  });
+  // Built on first use (a pip install); warmed while the rest starts.
+  const venv = pythonVenv('openai-v2');
   const [llm, jaeger] = await Promise.all([startMockLlm(), startJaeger()]);
   stops.push(
     () => llm.close(),
     () => jaeger.stop(),
   );
+  checkpoint();
   say(`  mock OpenAI-compatible LLM   ${llm.url}`);
-  say(`  Jaeger v2 (query API)        ${jaeger.queryUrl}`);
+  say(`  Jaeger v2                    ${jaeger.queryUrl}`);
 
-  const [grpcPort, httpPort, healthPort, metricsPort] = (await freePorts(4)) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const dir = mkdtempSync(join(tmpdir(), 'llmobs-demo-'));
-  const configPath = join(dir, 'processor.yaml');
-  writeFileSync(
-    configPath,
-    yaml.dump({
-      extensions: { health_check: { endpoint: `127.0.0.1:${healthPort}` } },
-      receivers: {
-        otlp: {
-          protocols: {
-            grpc: { endpoint: `127.0.0.1:${grpcPort}` },
-            http: { endpoint: `127.0.0.1:${httpPort}` },
-          },
-        },
-      },
-      processors: { memory_limiter: { check_interval: '1s', limit_mib: 512 }, llm_redaction: {} },
-      exporters: {
-        'otlp_grpc/jaeger': { endpoint: jaeger.otlpGrpcEndpoint, tls: { insecure: true } },
-        debug: { verbosity: 'basic' },
-      },
-      service: {
-        extensions: ['health_check'],
-        telemetry: { metrics: { address: `127.0.0.1:${metricsPort}` } },
-        pipelines: {
-          traces: {
-            receivers: ['otlp'],
-            processors: ['memory_limiter', 'llm_redaction'],
-            exporters: ['otlp_grpc/jaeger', 'debug'],
-          },
-        },
-      },
-    }),
-  );
-  const processor = ManagedProcess.start({
-    name: 'llmobs-processor',
-    logDir: dir,
-    command: process.execPath,
-    args: [join(repoRoot, 'processors', 'src', 'main.ts'), '--config', configPath],
-  });
-  stops.push(() => processor.stop());
-  await processor.waitUntil(() => httpOk(`http://127.0.0.1:${healthPort}/`), 'processor health', 30_000);
-  say(`  llmobs processor             OTLP http://127.0.0.1:${httpPort} grpc 127.0.0.1:${grpcPort}`);
-  say(
-    `                               metrics http://127.0.0.1:${metricsPort}/metrics  (config ${configPath})`,
-  );
+  const cluster = await startCluster(say);
+  stops.push(() => cluster.stop());
+  checkpoint();
+  const { cp } = cluster;
 
-  const cp = await startControlPlane({ scheduler: true, controllerManager: true });
-  stops.push(() => cp.stop());
-  const kwok = await startKwok(cp);
-  stops.push(() => kwok.stop());
-  await kwok.addNode('demo-node');
-  const kc = cp.kubeConfig();
-  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'llm-app' } } });
-  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
-    namespace: 'llm-app',
-    body: {
-      metadata: { name: 'chat-api' },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'chat-api' } },
-        template: {
-          metadata: { labels: { app: 'chat-api' } },
-          spec: { containers: [{ name: 'app', image: 'example.invalid/chat-api:1' }] },
-        },
-      },
-    },
-  });
-  say(`  kube-apiserver + kwok        KUBECONFIG=${cp.kubeconfigPath}`);
-
-  say('\nsending LLM calls from instrumented clients through the processor:');
-  const endpoint = `http://127.0.0.1:${httpPort}`;
-  await runPythonClient({
-    variant: 'openai-v2',
-    scenario: 'chat',
-    llmBaseUrl: llm.url,
-    otlpEndpoint: endpoint,
-    serviceName: 'support-bot-python',
-    captureContent: true,
-    prompt: 'Hi, I am jane.doe@example.com, card 4111 1111 1111 1111. Where is my order?',
-  });
-  await runNodeClient({
-    scenario: 'chat',
-    llmBaseUrl: llm.url,
-    otlpEndpoint: endpoint,
-    serviceName: 'support-bot-node',
-  });
-
-  say('\nwhat Jaeger received (read back through its query API):');
-  for (const service of ['support-bot-python', 'support-bot-node']) {
-    const spans = await jaeger.waitForSpans(
-      service,
-      (s) => s.attributes['gen_ai.usage.input_tokens'] !== undefined,
-      30_000,
+  say(`\nnamespace ${NAMESPACE}: LLMObservability ${RESOURCE} and the sample apps (examples/sample-apps)`);
+  const admitted = await deploySampleApps(cp);
+  checkpoint();
+  for (const { app, pod } of admitted) {
+    const a = pod.metadata?.annotations ?? {};
+    const inits = (pod.spec?.initContainers ?? []).map((c) => c.name).join(', ') || 'none';
+    const otel = (pod.spec?.containers.find((c) => c.name === 'app')?.env ?? []).filter((e) =>
+      /^(OTEL_|TRACELOOP_|OPENINFERENCE_|PYTHONPATH$|NODE_OPTIONS$)/.test(e.name),
+    ).length;
+    say(
+      `  ${(pod.metadata?.name ?? app.name).padEnd(28)} ${app.runtime.padEnd(6)} ` +
+        `${ANNOTATION.injectionStatus}=${a[ANNOTATION.injectionStatus] ?? 'none'}, init ${inits}, ` +
+        `${otel} instrumentation variables; ${pod.status?.phase} on ${pod.spec?.nodeName}`,
     );
-    for (const s of spans) {
-      const a = s.attributes;
-      say(
-        `  ${service.padEnd(20)} ${s.name.padEnd(26)} model=${String(a['gen_ai.request.model'])} ` +
-          `input_tokens=${String(a['gen_ai.usage.input_tokens'])} output_tokens=${String(a['gen_ai.usage.output_tokens'])}`,
-      );
-      const input = a['gen_ai.input.messages'];
-      if (input !== undefined)
-        say(`  ${''.padEnd(20)} prompt as stored (redacted by the processor): ${String(input)}`);
-    }
   }
-  const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'llm-app' });
-  say('\npods in namespace llm-app (scheduled onto a kwok node):');
-  for (const p of pods.items) say(`  ${p.metadata?.name} ${p.status?.phase} ${p.status?.podIP ?? ''}`);
+  const status = await resourceStatus(cp);
 
+  const gateway = await startGateway(cp, jaeger);
+  stops.push(() => gateway.processor.stop());
+  checkpoint();
+  say(`\ngateway llmobs-processor-${RESOURCE}: its rendered ConfigMap run locally`);
+  say(
+    `  OTLP                         ${gateway.processor.otlpHttpEndpoint} (in the cluster ${status?.processorEndpoint})`,
+  );
+  for (const e of gateway.exporters)
+    say(`  exporter ${e.id.padEnd(19)} ${e.local} (in the cluster ${e.cluster})`);
+
+  say('\nthe apps as local processes with their pods’ env, and requests with an email and a card number:');
+  await venv;
+  const apps: RunningApp[] = [];
+  for (const { app, pod } of admitted) {
+    const running = await startApp(
+      app,
+      pod,
+      {
+        clusterProcessor: status?.processorEndpoint ?? '',
+        localProcessor: gateway.processor.otlpHttpEndpoint,
+        llmUrl: llm.url,
+      },
+      cp,
+      dir,
+    );
+    apps.push(running);
+    stops.push(() => running.process.stop());
+    checkpoint();
+    say(
+      `  ${app.name.padEnd(10)} ${running.url}  ${running.envCount} variables from pod ${pod.metadata?.name}; ` +
+        `local: ${running.changed.join(', ')}`,
+    );
+  }
+  await Promise.all(apps.map(sendTraffic));
+  checkpoint();
+  for (const a of apps) {
+    say(`  ${a.app.name.padEnd(10)} ${a.app.requests.length} requests answered`);
+    await jaeger
+      .waitForSpans(a.app.name, () => true, 30_000, a.app.expectedSpans)
+      .catch(async (err: Error) => {
+        const services = await jaeger.services().catch(() => []);
+        throw new Error(`${err.message}; services in Jaeger: ${services.join(', ') || 'none'}`, {
+          cause: err,
+        });
+      });
+  }
+
+  const summary = await collectSummary({
+    cp,
+    jaeger,
+    processorMetricsUrl: gateway.processor.metricsUrl,
+    genaiMetricsUrl: gateway.genaiMetricsUrl,
+  });
+  say('');
+  for (const line of formatSummary(summary, {
+    jaegerUrl: jaeger.queryUrl,
+    processorMetricsUrl: gateway.processor.metricsUrl,
+    genaiMetricsUrl: gateway.genaiMetricsUrl,
+    operatorMetricsUrl: cluster.operatorMetricsUrl,
+    kubeconfig: cp.kubeconfigPath,
+  }))
+    say(line);
+  say(
+    `\nup in ${Math.round((Date.now() - startedAt) / 1000)} s; logs and the apps' env files in ${dir}, ` +
+      `the control plane's and the operator's in ${cp.dir} (LLMOBS_KEEP_TMP=1 keeps them after exit)`,
+  );
+  if (SAMPLE_APPS.length !== apps.length) throw new Error('not every sample app ran');
+
+  checkpoint();
   if (values.once) {
-    say('\ndemo complete');
+    say('demo complete');
   } else {
-    say('\nrunning; press Ctrl-C to stop');
+    say('running; press Ctrl-C to stop');
     await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
+      wake = resolve;
     });
   }
   await stopAll();
 } catch (err) {
-  process.stderr.write(`demo failed: ${(err as Error).stack ?? String(err)}\n`);
+  if (err instanceof Interrupted) process.exitCode = 130;
+  else {
+    process.stderr.write(`demo failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
   await stopAll();
-  process.exitCode = 1;
 }
