@@ -36,9 +36,12 @@ export interface ProcessorFactory<C> extends FactoryBase<C> {
   readonly kind: 'processor';
   /**
    * False only for processors that never change data (e.g. memory_limiter): pipelines made of such
-   * processors forward the received bytes. Absent means the processor may change data.
+   * processors forward the received bytes. `'appends'` for traces processors whose only change is
+   * appending span attributes through `appendSpanAttribute` (calling `markChanged` for anything
+   * else): their pipelines send the received bytes with the attributes spliced in. Absent means the
+   * processor may change data any way.
    */
-  readonly mutatesData?: boolean;
+  readonly mutatesData?: boolean | 'appends';
   readonly signals: readonly Signal[];
   /**
    * Pipelines this processor feeds with data it derives (e.g. llm_metrics → a metrics pipeline), as

@@ -36,8 +36,13 @@ export function factString(f: SpanFacts, fact: Fact): string | undefined {
   return stringOf(f[fact]);
 }
 
-/** Facts already read, per span object: several processors of a pipeline read the same span. */
-const cache = new WeakMap<Span, SpanFacts | null>();
+/**
+ * Facts already read, kept on the span object itself under a symbol (protobufjs encodes only the
+ * fields it knows, so this never reaches the wire): several processors of a pipeline read the same
+ * span, and a WeakMap entry per span costs more than the read it saves.
+ */
+const FACTS = Symbol('llmobs.genai.facts');
+type WithFacts = Span & { [FACTS]?: SpanFacts | null };
 
 /**
  * `readFacts(span.attributes)`, read once per span and shared by the processors of a pipeline. A
@@ -45,20 +50,22 @@ const cache = new WeakMap<Span, SpanFacts | null>();
  * `forgetFacts`), so the next one does not read stale facts.
  */
 export function factsOf(span: Span): SpanFacts | undefined {
-  const hit = cache.get(span);
+  const s = span as WithFacts;
+  const hit = s[FACTS];
   if (hit !== undefined) return hit ?? undefined;
   const facts = readFacts(span.attributes);
-  cache.set(span, facts ?? null);
+  s[FACTS] = facts ?? null;
   return facts;
 }
 
 /** Records a fact a processor has just written onto the span (e.g. llm_cost's cost amount). */
 export function noteFact(span: Span, fact: Fact, value: AnyValue): void {
-  const facts = cache.get(span);
+  const s = span as WithFacts;
+  const facts = s[FACTS];
   if (facts) facts[fact] = value;
-  else cache.set(span, { [fact]: value });
+  else s[FACTS] = { [fact]: value };
 }
 
 export function forgetFacts(span: Span): void {
-  cache.delete(span);
+  (span as WithFacts)[FACTS] = undefined;
 }

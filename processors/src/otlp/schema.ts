@@ -34,4 +34,5 @@ export const otlpTypes = {
     response: type('ExportLogsServiceResponse'),
   },
   rpcStatus: type('RpcStatus'),
+  keyValue: type('KeyValue'),
 } as const;

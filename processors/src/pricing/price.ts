@@ -51,35 +51,25 @@ export function priceUsage(
   usage: NormalisedUsage,
   opts: { serviceTier?: ServiceTier; durationSeconds?: number } = {},
 ): Cost {
-  const tierPrices = opts.serviceTier ? period.service_tiers?.[opts.serviceTier] : undefined;
-  const ctx = contextTier(period, usage.inputTotal);
-  const sources: readonly BucketPrices[] = [tierPrices, ctx, period].filter(
-    (s): s is BucketPrices => s !== undefined,
-  );
-  const priceOf = (b: Bucket): number | undefined => {
-    for (let cur: Bucket | undefined = b; cur !== undefined; cur = FALLBACK[cur]) {
-      for (const s of sources) {
-        const v = s[cur];
-        if (v !== undefined) return v;
-      }
-    }
-    return undefined;
-  };
-
   const hasTokenPrices = period.input !== undefined || period.output !== undefined;
   if (!hasTokenPrices && period.per_hour !== undefined) {
     const amount = (period.per_hour * (opts.durationSeconds ?? 0)) / 3600;
     return { amount, byBucket: {}, unpriced: [], perHour: true };
   }
+  const tierPrices = opts.serviceTier ? period.service_tiers?.[opts.serviceTier] : undefined;
+  const ctx = contextTier(period, usage.inputTotal);
+  const prices = resolvedPrices(period, tierPrices ? opts.serviceTier : undefined, ctx);
 
   let amount = 0;
   const byBucket: Partial<Record<Bucket, number>> = {};
-  const unpriced: Bucket[] = [];
-  for (const b of BUCKETS) {
+  let unpriced: Bucket[] | undefined;
+  for (let i = 0; i < BUCKETS.length; i++) {
+    const b = BUCKETS[i] as Bucket;
     const tokens = usage.buckets[b];
     if (tokens <= 0) continue;
-    const perMTok = priceOf(b);
-    if (perMTok === undefined) {
+    const perMTok = prices[i] as number;
+    if (Number.isNaN(perMTok)) {
+      unpriced ??= [];
       unpriced.push(b);
       continue;
     }
@@ -90,9 +80,54 @@ export function priceUsage(
   return {
     amount,
     byBucket,
-    unpriced,
+    unpriced: unpriced ?? NONE,
     ...(ctx ? { contextTier: ctx.above } : {}),
     ...(tierPrices && opts.serviceTier ? { serviceTier: opts.serviceTier } : {}),
     perHour: false,
   };
+}
+
+const NONE: readonly Bucket[] = [];
+
+/** Per-bucket prices (NaN = none) of a period, service tier and context tier, resolved once and kept. */
+const resolved = new WeakMap<PricePeriod, Map<string, Float64Array>>();
+
+/**
+ * A bucket's price comes from the service tier's prices if it has one, else the context tier's,
+ * else the base price; a bucket with none of those takes its FALLBACK bucket's price the same way,
+ * or stays unpriced.
+ */
+function resolvedPrices(
+  period: PricePeriod,
+  serviceTier: ServiceTier | undefined,
+  ctx: ContextTier | undefined,
+): Float64Array {
+  let byKey = resolved.get(period);
+  if (!byKey) {
+    byKey = new Map();
+    resolved.set(period, byKey);
+  }
+  const key = `${serviceTier ?? ''}/${ctx?.above ?? ''}`;
+  let prices = byKey.get(key);
+  if (prices) return prices;
+  const tierPrices = serviceTier ? period.service_tiers?.[serviceTier] : undefined;
+  const sources: readonly BucketPrices[] = [tierPrices, ctx, period].filter(
+    (x): x is BucketPrices => x !== undefined,
+  );
+  prices = new Float64Array(BUCKETS.length);
+  BUCKETS.forEach((b, i) => {
+    let price = Number.NaN;
+    for (let cur: Bucket | undefined = b; cur !== undefined && Number.isNaN(price); cur = FALLBACK[cur]) {
+      for (const src of sources) {
+        const v = src[cur];
+        if (v !== undefined) {
+          price = v;
+          break;
+        }
+      }
+    }
+    prices[i] = price;
+  });
+  byKey.set(key, prices);
+  return prices;
 }

@@ -6,7 +6,7 @@ import type { ConfiguredComponent, ServiceConfig } from '../config/validate.ts';
 import type { RequestBySignal } from '../otlp/model.ts';
 import { otlpTypes, type Signal } from '../otlp/schema.ts';
 import { countingProcessor } from '../pipeline/counting.ts';
-import { FanoutConsumer } from '../pipeline/fanout.ts';
+import { type BytesMode, FanoutConsumer } from '../pipeline/fanout.ts';
 import type { SignalConsumers } from '../receivers/otlp/consumers.ts';
 import type { SelfTelemetry } from '../telemetry/self-telemetry.ts';
 
@@ -85,14 +85,19 @@ export class Service {
     const entries = new Map<string, { signal: Signal; consumers: Consumer<Signal>[] }[]>();
     for (const p of cfg.pipelines) {
       const signal = p.signal;
-      const unchanged = p.processors.every((id) => {
+      const mutations = p.processors.map((id) => {
         const f = cfg.processors.get(id)?.factory;
-        return f?.kind === 'processor' && f.mutatesData === false;
+        return f?.kind === 'processor' ? f.mutatesData : undefined;
       });
+      const bytes: BytesMode = mutations.every((m) => m === false)
+        ? 'received'
+        : signal === 'traces' && mutations.every((m) => m === false || m === 'appends')
+          ? 'appended'
+          : 'encode';
       let next: Consumer<Signal> = new FanoutConsumer(
         signal,
         p.exporters.map((id) => exporterFor(id, signal)),
-        unchanged,
+        bytes,
       );
       for (const id of [...p.processors].reverse()) {
         const c = need(cfg.processors, id);

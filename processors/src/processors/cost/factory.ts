@@ -12,6 +12,8 @@ export const costFactory: ProcessorFactory<CostConfig> = {
   kind: 'processor',
   type: 'llm_cost',
   signals: ['traces'],
+  // It only appends span attributes (or says otherwise per request): the received bytes can be patched.
+  mutatesData: 'appends',
   schema: CONFIG_SCHEMA,
   parse: (block) => parseCostConfig(block),
   // Only ever created for traces (signals above), so S is 'traces' here.

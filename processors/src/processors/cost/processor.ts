@@ -2,7 +2,8 @@ import type { Consumer, CreateSettings } from '../../component/component.ts';
 import type { Processor } from '../../component/processor.ts';
 import { factsOf, noteFact } from '../../genai/span-facts.ts';
 import { hasAttribute, int64ToNumber, setAttribute } from '../../genai/values.ts';
-import type { AnyValue, Span, TracesRequest } from '../../otlp/model.ts';
+import type { AnyValue, KeyValue, Span, TracesRequest } from '../../otlp/model.ts';
+import { appendSpanAttribute, appendSpanAttributes, markChanged } from '../../otlp/span-appends.ts';
 import { BUCKETS } from '../../pricing/catalogue.ts';
 import { COST, type CostStatus, READER_ALIASES, TOKEN_ALIASES, TRACE } from './attributes.ts';
 import type { CostConfig } from './config.ts';
@@ -64,7 +65,7 @@ export class CostProcessor implements Processor<'traces'> {
           const end = int64ToNumber(span.endTimeUnixNano);
           const e = estimate(this.#cfg, facts, start / 1e6, Math.max(0, end - start) / 1e9);
           if (!e) continue;
-          const status = this.#write(span, e);
+          const status = this.#write(data, span, e);
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
           if (status === 'unknown_model') this.#countUnknown(e);
           this.#rollup?.add(traceKey(span), now, (t) => {
@@ -77,11 +78,11 @@ export class CostProcessor implements Processor<'traces'> {
         }
       }
     }
-    for (const root of roots) this.#writeRoot(root);
+    for (const root of roots) this.#writeRoot(data, root);
     for (const [status, n] of statuses) this.#set.telemetry.costSpans(this.#set.id, status, n);
   }
 
-  #write(span: Span, e: Estimate): CostStatus {
+  #write(data: TracesRequest, span: Span, e: Estimate): CostStatus {
     const attrs = span.attributes;
     // One pass to learn whether any attribute this writes is already there (an instrumentation that
     // prices calls itself, a span priced twice); if none is — the usual case — they are appended
@@ -93,9 +94,12 @@ export class CostProcessor implements Processor<'traces'> {
         break;
       }
     }
+    // Appends are spliced into the received bytes downstream; anything else makes the request encode whole.
+    if (!fresh) markChanged(data);
+    const appended: KeyValue[] = [];
     const set = fresh
       ? (key: string, value: AnyValue) => {
-          attrs.push({ key, value });
+          appended.push({ key, value });
         }
       : (key: string, value: AnyValue) => setAttribute(attrs, key, value);
     if (!fresh && this.#cfg.keepReportedCost && hasAttribute(attrs, COST.amount)) {
@@ -104,7 +108,10 @@ export class CostProcessor implements Processor<'traces'> {
     }
     set(COST.status, str(e.status));
     const cost = e.cost;
-    if (!cost || !e.match) return e.status;
+    if (!cost || !e.match) {
+      if (appended.length > 0) appendSpanAttributes(data, span, appended);
+      return e.status;
+    }
     const currency = this.#cfg.currency;
     const amount = dbl(cost.amount);
     const currencyValue = str(currency);
@@ -125,52 +132,63 @@ export class CostProcessor implements Processor<'traces'> {
     }
 
     if (this.#cfg.readerAliases && currency === 'USD') {
-      const cacheWrite = (b.cache_write_5m ?? 0) + (b.cache_write_1h ?? 0);
-      const promptParts: [string, number | undefined][] = [
-        [READER_ALIASES.promptInput, (b.input ?? 0) + (b.image_input ?? 0) || undefined],
-        [READER_ALIASES.promptCacheRead, b.cache_read],
-        [READER_ALIASES.promptCacheWrite, cacheWrite || undefined],
-        [READER_ALIASES.promptAudio, b.audio_input],
-      ];
-      const completionParts: [string, number | undefined][] = [
-        [READER_ALIASES.completionOutput, b.output],
-        [READER_ALIASES.completionReasoning, b.reasoning],
-        [READER_ALIASES.completionAudio, b.audio_output],
-      ];
       set(READER_ALIASES.openlit, amount);
       set(READER_ALIASES.total, amount);
-      for (const [total, parts] of [
-        [READER_ALIASES.prompt, promptParts],
-        [READER_ALIASES.completion, completionParts],
-      ] as const) {
-        const present = parts.filter(([, v]) => v !== undefined);
-        set(total, dbl(present.reduce((a, [, v]) => a + (v ?? 0), 0)));
-        // Details only say something when a side has more than one part (cached input, reasoning, audio).
-        if (present.length > 1) for (const [k, v] of present) set(k, dbl(v ?? 0));
+      const input = (b.input ?? 0) + (b.image_input ?? 0);
+      const cacheWrite = (b.cache_write_5m ?? 0) + (b.cache_write_1h ?? 0);
+      const cacheRead = b.cache_read ?? 0;
+      const audioIn = b.audio_input ?? 0;
+      const output = b.output ?? 0;
+      const reasoning = b.reasoning ?? 0;
+      const audioOut = b.audio_output ?? 0;
+      set(READER_ALIASES.prompt, dbl(input + cacheRead + cacheWrite + audioIn));
+      set(READER_ALIASES.completion, dbl(output + reasoning + audioOut));
+      // Details only say something when a side has more than one part (cached input, reasoning, audio).
+      if (
+        (input > 0 ? 1 : 0) + (cacheRead > 0 ? 1 : 0) + (cacheWrite > 0 ? 1 : 0) + (audioIn > 0 ? 1 : 0) >
+        1
+      ) {
+        if (input > 0) set(READER_ALIASES.promptInput, dbl(input));
+        if (cacheRead > 0) set(READER_ALIASES.promptCacheRead, dbl(cacheRead));
+        if (cacheWrite > 0) set(READER_ALIASES.promptCacheWrite, dbl(cacheWrite));
+        if (audioIn > 0) set(READER_ALIASES.promptAudio, dbl(audioIn));
+      }
+      if ((output > 0 ? 1 : 0) + (reasoning > 0 ? 1 : 0) + (audioOut > 0 ? 1 : 0) > 1) {
+        if (output > 0) set(READER_ALIASES.completionOutput, dbl(output));
+        if (reasoning > 0) set(READER_ALIASES.completionReasoning, dbl(reasoning));
+        if (audioOut > 0) set(READER_ALIASES.completionAudio, dbl(audioOut));
       }
     }
     const u = e.usage?.buckets;
     if (this.#cfg.tokenAliases && u) {
       const add = (k: string, v: number) => {
-        if (v > 0 && !hasAttribute(attrs, k)) attrs.push({ key: k, value: int(v) });
+        if (v > 0 && !hasAttribute(attrs, k)) {
+          if (fresh) appended.push({ key: k, value: int(v) });
+          else attrs.push({ key: k, value: int(v) });
+        }
       };
       add(TOKEN_ALIASES.cacheRead, u.cache_read);
       add(TOKEN_ALIASES.cacheWrite, u.cache_write_5m + u.cache_write_1h);
       add(TOKEN_ALIASES.reasoning, u.reasoning);
     }
+    if (appended.length > 0) appendSpanAttributes(data, span, appended);
     return e.status;
   }
 
-  #writeRoot(root: Span): void {
+  #writeRoot(data: TracesRequest, root: Span): void {
     const t = this.#rollup?.take(traceKey(root));
     if (!t || t.calls === 0) return;
-    setAttribute(root.attributes, TRACE.calls, int(t.calls));
-    setAttribute(root.attributes, TRACE.inputTokens, int(t.inputTokens));
-    setAttribute(root.attributes, TRACE.outputTokens, int(t.outputTokens));
-    if (t.unpricedCalls > 0) setAttribute(root.attributes, TRACE.unpricedCalls, int(t.unpricedCalls));
+    const fresh = !root.attributes.some((kv) => kv.key.startsWith('llmobs.trace.'));
+    if (!fresh) markChanged(data);
+    const set = (key: string, value: AnyValue): void =>
+      fresh ? appendSpanAttribute(data, root, { key, value }) : setAttribute(root.attributes, key, value);
+    set(TRACE.calls, int(t.calls));
+    set(TRACE.inputTokens, int(t.inputTokens));
+    set(TRACE.outputTokens, int(t.outputTokens));
+    if (t.unpricedCalls > 0) set(TRACE.unpricedCalls, int(t.unpricedCalls));
     if (t.calls > t.unpricedCalls) {
-      setAttribute(root.attributes, TRACE.amount, dbl(t.cost));
-      setAttribute(root.attributes, TRACE.currency, str(this.#cfg.currency));
+      set(TRACE.amount, dbl(t.cost));
+      set(TRACE.currency, str(this.#cfg.currency));
     }
   }
 

@@ -8,7 +8,8 @@ import { EvaluationProcessor } from './processor.ts';
 export const evaluationFactory: ProcessorFactory<EvaluationConfig> = {
   kind: 'processor',
   type: 'llm_evaluation',
-  // Judged calls get llmobs.eval.pending (for llm_sampling), so the received bytes cannot be forwarded.
+  // Judged calls get llmobs.eval.pending (for llm_sampling), appended: the received bytes can be patched.
+  mutatesData: 'appends',
   signals: ['traces'],
   schema: CONFIG_SCHEMA,
   parse: (block) => parseEvaluationConfig(block),

@@ -9,6 +9,7 @@ import { traceSampled } from '../../genai/trace-random.ts';
 import { emptyBuckets } from '../../genai/usage.ts';
 import { seriesKey } from '../../metrics/cardinality/series-key.ts';
 import type { AnyValue, KeyValue, Span, TracesRequest } from '../../otlp/model.ts';
+import { appendSpanAttribute } from '../../otlp/span-appends.ts';
 import { periodAt, priceUsage } from '../../pricing/price.ts';
 import { FEEDBACK } from '../../receivers/feedback/feedback.ts';
 import { DEFAULT_RESOURCE_ATTRIBUTES } from '../genaimetrics/config.ts';
@@ -163,7 +164,7 @@ export class EvaluationProcessor implements Processor<'traces'> {
             queued++;
           }
           // Tells llm_sampling (after this processor) to hold the trace for these verdicts.
-          if (queued > 0) span.attributes.push({ key: PENDING, value: { intValue: queued } });
+          if (queued > 0) appendSpanAttribute(data, span, { key: PENDING, value: { intValue: queued } });
         }
       }
     }
