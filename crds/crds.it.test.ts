@@ -101,6 +101,26 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
     });
     const exporter = (spec.exporters as unknown as Record<string, unknown>[])[0];
     assert.equal(exporter?.protocol, 'http/protobuf');
+    assert.deepEqual(exporter?.signals, ['traces', 'metrics', 'logs']);
+  });
+
+  test('takes an exporter’s signals as a set of at least one of traces, metrics and logs', async () => {
+    const exporter = (signals: unknown) => ({ name: 'jaeger', endpoint: 'http://jaeger:4318', signals });
+    assert.match(
+      await refusal(cp, resource('s1', { exporters: [exporter([])] })),
+      /spec\.exporters\[0\]\.signals: Invalid value.*at least 1 items/,
+    );
+    assert.match(
+      await refusal(cp, resource('s2', { exporters: [exporter(['traces', 'traces'])] })),
+      /spec\.exporters\[0\]\.signals\[1\]: Duplicate value/,
+    );
+    assert.match(
+      await refusal(cp, resource('s3', { exporters: [exporter(['spans'])] })),
+      /spec\.exporters\[0\]\.signals\[0\]: Unsupported value: "spans"/,
+    );
+    const [obj] = await kubeApply(cp, [resource('s4', { exporters: [exporter(['traces'])] })]);
+    const spec = obj?.spec as { exporters: { signals: string[] }[] };
+    assert.deepEqual(spec.exporters[0]?.signals, ['traces']);
   });
 
   test('refuses bad resources with the field named', async () => {
@@ -333,6 +353,13 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
     assert.match(
       schema?.properties?.spec?.properties?.quality?.properties?.tailSampling?.description ?? '',
       /Every span of a trace must reach the same processor/,
+    );
+    const exporters = schema?.properties?.spec?.properties?.exporters as
+      | (SchemaNode & { readonly items?: SchemaNode })
+      | undefined;
+    assert.match(
+      exporters?.items?.properties?.signals?.description ?? '',
+      /Jaeger and\s+Grafana Tempo take traces only, so set \[traces\]/,
     );
     const policy = doc.components.schemas['dev.llmobs.v1alpha1.LLMObservabilityPolicy'];
     assert.match(policy?.description ?? '', /platform floors/);

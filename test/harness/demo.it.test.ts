@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { SAMPLE_APPS, SENT_PII } from './demo/apps.ts';
-import { parseExposition } from './prometheus.ts';
+import { parseExposition, sumSamples } from './prometheus.ts';
 
 const run = promisify(execFile);
 const DEMO = join(import.meta.dirname, 'demo.ts');
@@ -157,6 +157,23 @@ test('make demo: stays up with what the summary points at, and stops cleanly on 
     assert.ok((await scrape('processor metrics')).includes('llmobs_redactions_total'));
     assert.ok((await scrape('GenAI metrics')).includes('llmobs_cost_total'));
     assert.ok((await scrape('operator metrics')).includes('llmobs_webhook_injections_total'));
+
+    // The resource's Jaeger exporter takes traces only (signals: [traces]), and Jaeger has no OTLP metrics
+    // or logs endpoint: the gateway sent it spans, the derived metrics went to Prometheus, and no export
+    // failed (sending Jaeger the derived metrics failed with a 404 at every flush).
+    const gateway = parseExposition(await fetch(url(stdout, 'processor metrics')).then((r) => r.text()));
+    const sent = (name: string, exporter: string) => sumSamples(gateway, name, { exporter }) ?? 0;
+    assert.ok(sent('otelcol_exporter_sent_spans_total', 'otlp_http/jaeger') > 0, 'spans sent to Jaeger');
+    assert.ok(
+      sent('otelcol_exporter_sent_metric_points_total', 'prometheus') > 0,
+      'derived metrics exported',
+    );
+    assert.equal(
+      sumSamples(gateway, 'otelcol_exporter_sent_metric_points_total', { exporter: 'otlp_http/jaeger' }),
+      undefined,
+    );
+    const failed = gateway.filter((s) => s.name.startsWith('otelcol_exporter_send_failed_') && s.value > 0);
+    assert.deepEqual(failed, [], 'no export failed');
   } finally {
     child.kill('SIGINT');
   }

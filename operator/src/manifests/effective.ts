@@ -5,6 +5,12 @@ import { selectorMatches } from './selector.ts';
 export type ContentCapture = 'none' | 'redacted' | 'full';
 export type Entity = NonNullable<NonNullable<LLMObservabilitySpec['redaction']>['entities']>[number];
 export type ExporterSpec = NonNullable<LLMObservabilitySpec['exporters']>[number];
+/** A signal an exporter takes (spec.exporters[].signals). */
+export type Signal = NonNullable<ExporterSpec['signals']>[number];
+/** Every signal, in pipeline order: what an exporter takes unless its `signals` says otherwise. */
+export const SIGNALS: readonly Signal[] = ['traces', 'metrics', 'logs'];
+/** An exporter no policy refuses, with the signals it takes (all three when the resource does not say). */
+export type EffectiveExporter = Omit<ExporterSpec, 'signals'> & { readonly signals: readonly Signal[] };
 type CostSpec = NonNullable<LLMObservabilitySpec['cost']>;
 export type PriceSpec = NonNullable<CostSpec['prices']>[number];
 export type ModelAlias = NonNullable<CostSpec['modelAliases']>[number];
@@ -131,7 +137,7 @@ export interface EffectiveConfig {
   readonly customPatterns: readonly { name: string; regex: string }[];
   readonly redactionAction: 'mask' | 'hash';
   readonly samplingRatio: number;
-  readonly exporters: readonly ExporterSpec[];
+  readonly exporters: readonly EffectiveExporter[];
   readonly mode: 'gateway' | 'sidecar';
   readonly replicas: number;
   /** No policy constrains cost, cardinality or derived metrics: they are the resource's, with defaults. */
@@ -234,7 +240,7 @@ export function effectiveConfig(
     }
   }
 
-  const exporters: ExporterSpec[] = [];
+  const exporters: EffectiveExporter[] = [];
   for (const e of spec.exporters ?? []) {
     const refusing = policies.find(
       (p) => !endpointAllowed(e.endpoint, p.spec?.exporters?.allowedEndpoints ?? []),
@@ -246,7 +252,9 @@ export function effectiveConfig(
         message: `endpoint ${e.endpoint} is not allowed by policy ${refusing.metadata.name}; exporter ${e.name} disabled`,
       });
     } else {
-      exporters.push(e);
+      // In pipeline order, each once; the CRD defaults an absent list to all three.
+      const signals = e.signals ? SIGNALS.filter((s) => e.signals?.includes(s)) : SIGNALS;
+      exporters.push({ ...e, signals });
     }
   }
 

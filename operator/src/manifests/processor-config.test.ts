@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as yaml from 'js-yaml';
@@ -34,7 +34,7 @@ function processorAccepts(config: Record<string, unknown>, env: NodeJS.ProcessEn
   return loadConfigText(yaml.dump(config), defaultRegistry(), env).errors;
 }
 
-test('the rendered gateway config is valid for the processor and routes every signal to every exporter', () => {
+test('the rendered gateway config is valid for the processor and routes every signal to every exporter that takes all three (the default)', () => {
   const eff = effectiveConfig(
     cr({
       exporters: [
@@ -54,6 +54,122 @@ test('the rendered gateway config is valid for the processor and routes every si
   for (const signal of ['traces', 'metrics', 'logs']) {
     assert.deepEqual(pipelines[signal]?.exporters, ['otlp_http/tempo', 'otlp_grpc/dd']);
   }
+});
+
+test('sends only traces to an exporter that takes traces only', () => {
+  const { config, prometheus } = render({
+    exporters: [
+      { name: 'jaeger', endpoint: 'http://jaeger-collector.observability:4318', signals: ['traces'] },
+      { name: 'dd', endpoint: 'datadog-agent.datadog:4317', protocol: 'grpc', insecure: true },
+    ],
+  });
+  assert.deepEqual(processorAccepts(config), []);
+  const pipelines = pipelinesOf(config);
+  assert.deepEqual(pipelines.traces?.exporters, ['otlp_http/jaeger', 'otlp_grpc/dd']);
+  assert.deepEqual(pipelines.metrics?.exporters, ['otlp_grpc/dd']);
+  assert.deepEqual(pipelines.logs?.exporters, ['otlp_grpc/dd']);
+  // The derived metrics count as metrics: Datadog and Prometheus, never Jaeger.
+  assert.deepEqual(pipelines['metrics/genai']?.exporters, ['otlp_grpc/dd', 'prometheus']);
+  assert.equal(prometheus, true);
+  assert.deepEqual(Object.keys(exportersOf(config)), ['otlp_http/jaeger', 'otlp_grpc/dd', 'prometheus']);
+});
+
+test('leaves out a metrics pipeline no exporter takes', () => {
+  const { config, prometheus } = render({
+    exporters: [{ name: 'tempo', endpoint: 'http://tempo:4318', signals: ['traces', 'logs'] }],
+  });
+  assert.deepEqual(processorAccepts(config), []);
+  const pipelines = pipelinesOf(config);
+  assert.deepEqual(Object.keys(pipelines), ['traces', 'logs', 'metrics/genai']);
+  assert.deepEqual(pipelines.logs?.exporters, ['otlp_http/tempo']);
+  // Derived metrics still reach Prometheus, bounded by cardinality_limit.
+  assert.deepEqual(pipelines['metrics/genai'], {
+    receivers: [],
+    processors: ['cardinality_limit'],
+    exporters: ['prometheus'],
+  });
+  assert.equal(prometheus, true);
+  assert.ok(pipelines.traces?.processors.includes('llm_metrics'));
+});
+
+test('leaves out a logs pipeline no exporter takes', () => {
+  const { config } = render({
+    exporters: [{ name: 'tempo', endpoint: 'http://tempo:4318', signals: ['traces', 'metrics'] }],
+  });
+  assert.deepEqual(processorAccepts(config), []);
+  assert.deepEqual(Object.keys(pipelinesOf(config)), ['traces', 'metrics', 'metrics/genai']);
+  assert.deepEqual(pipelinesOf(config)['metrics/genai']?.exporters, ['otlp_http/tempo', 'prometheus']);
+});
+
+test('logs traces no exporter takes, and sends metrics and logs on', () => {
+  const { config } = render({
+    exporters: [{ name: 'mimir', endpoint: 'http://mimir:4318', signals: ['metrics', 'logs'] }],
+  });
+  assert.deepEqual(processorAccepts(config), []);
+  assert.deepEqual(exportersOf(config).debug, { verbosity: 'basic' });
+  assert.deepEqual(pipelinesOf(config).traces?.exporters, ['debug']);
+  assert.deepEqual(pipelinesOf(config).metrics?.exporters, ['otlp_http/mimir']);
+  assert.deepEqual(pipelinesOf(config).logs?.exporters, ['otlp_http/mimir']);
+});
+
+test('leaves llm_metrics and its pipeline out when neither an exporter nor Prometheus takes derived metrics', () => {
+  const jaeger: typeof tempo = [{ name: 'jaeger', endpoint: 'http://jaeger:4318', signals: ['traces'] }];
+  const { config, prometheus } = render({
+    metrics: { prometheus: { enabled: false } },
+    exporters: jaeger,
+  });
+  assert.deepEqual(processorAccepts(config), []);
+  assert.equal(prometheus, false);
+  assert.deepEqual(Object.keys(pipelinesOf(config)), ['traces']);
+  assert.deepEqual(pipelinesOf(config).traces?.processors, ['memory_limiter', 'llm_redaction', 'llm_cost']);
+  // Nothing left to bound: no metrics pipeline uses cardinality_limit.
+  assert.deepEqual(Object.keys(processorsOf(config)), ['memory_limiter', 'llm_redaction', 'llm_cost']);
+  assert.deepEqual(Object.keys(exportersOf(config)), ['otlp_http/jaeger']);
+  // Verdict counts would have no pipeline to join: the judge's spans still go out with the traces.
+  const judged = render({
+    metrics: { prometheus: { enabled: false } },
+    quality: { evaluation: { enabled: true, judge, rubrics } },
+    exporters: jaeger,
+  });
+  assert.equal(processorsOf(judged.config).llm_evaluation?.metrics_pipelines, undefined);
+  assert.deepEqual(processorAccepts(judged.config, judgeEnv), []);
+});
+
+test('an exporter that says nothing of signals renders exactly as one that lists all three', () => {
+  const all = render({
+    exporters: [
+      { name: 'dd', endpoint: 'dd:4317', protocol: 'grpc', signals: ['logs', 'metrics', 'traces'] },
+    ],
+  });
+  const unset = render({ exporters: [{ name: 'dd', endpoint: 'dd:4317', protocol: 'grpc' }] });
+  assert.deepEqual(all.config, unset.config);
+  assert.deepEqual(Object.keys(pipelinesOf(unset.config)), ['traces', 'metrics', 'logs', 'metrics/genai']);
+});
+
+test('every example renders a config the processor accepts, with Jaeger and Tempo sent traces only', () => {
+  const examples = join(import.meta.dirname, '..', '..', '..', 'examples');
+  const files = readdirSync(examples, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.yaml'))
+    .map((e) => join(e.parentPath, e.name));
+  let checked = 0;
+  for (const file of files) {
+    for (const doc of yaml.loadAll(readFileSync(file, 'utf8')) as { kind?: string }[]) {
+      if (doc?.kind !== 'LLMObservability') continue;
+      const example = structuredClone(doc) as LLMObservability;
+      // Mounted from the ConfigMap in a cluster; the processor would look for the file here.
+      if (example.spec?.cost) delete example.spec.cost.catalogueConfigMap;
+      const { config } = renderProcessorConfig(effectiveConfig(example, []), { memoryLimitMib: 400 });
+      assert.deepEqual(processorAccepts(config, { ...judgeEnv, LLMOBS_DATADOG_DD_API_KEY: 'k' }), [], file);
+      for (const e of example.spec?.exporters ?? []) {
+        if (!/jaeger|tempo/.test(`${e.name} ${e.endpoint}`)) continue;
+        const id = `otlp_http/${e.name}`;
+        for (const [name, p] of Object.entries(pipelinesOf(config)))
+          assert.equal(p.exporters.includes(id), name === 'traces', `${file}: ${id} in ${name}`);
+      }
+      checked++;
+    }
+  }
+  assert.ok(checked >= 5, `${checked} examples`);
 });
 
 test('secret-backed headers are referenced by env name; the secret never appears in the config', () => {
@@ -117,8 +233,10 @@ test('a sidecar listens for OTLP on localhost only', () => {
 test('with no allowed exporter the processor still runs, logging instead of exporting', () => {
   const { config } = renderProcessorConfig(effectiveConfig(cr({}), []), { memoryLimitMib: 100 });
   assert.deepEqual(Object.keys(config.exporters as object), ['debug', 'prometheus']);
+  // Every signal is accepted and logged (status says NoExporter), not only traces.
   for (const signal of ['traces', 'metrics', 'logs'])
     assert.deepEqual(pipelinesOf(config)[signal]?.exporters, ['debug']);
+  assert.deepEqual(pipelinesOf(config)['metrics/genai']?.exporters, ['debug', 'prometheus']);
   assert.deepEqual(processorAccepts(config), []);
 });
 

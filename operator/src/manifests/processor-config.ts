@@ -4,10 +4,11 @@ import type {
   EffectiveConfig,
   EffectiveCost,
   EffectiveEvaluation,
+  EffectiveExporter,
   EffectiveMetrics,
   EffectiveTailSampling,
-  ExporterSpec,
   PriceSpec,
+  Signal,
 } from './effective.ts';
 
 /** An environment variable the processor container gets from a Secret, referenced from its config. */
@@ -130,7 +131,7 @@ function renderEvaluation(
   };
 }
 
-function exporterId(e: ExporterSpec): string {
+function exporterId(e: EffectiveExporter): string {
   return `${(e.protocol ?? 'http/protobuf') === 'grpc' ? 'otlp_grpc' : 'otlp_http'}/${e.name}`;
 }
 
@@ -233,13 +234,28 @@ export function renderProcessorConfig(
       ? { endpoint: e.endpoint, tls: { insecure: e.insecure ?? false }, headers }
       : { endpoint: e.endpoint, headers };
   }
-  const exporterIds = Object.keys(exporters);
-  // An LLMObservability with no usable exporter still gets a processor that accepts and logs, so pods
-  // are never pointed at something that refuses them; status says why nothing is exported.
-  if (exporterIds.length === 0) {
+  // An LLMObservability with no usable exporter (every one refused by a policy) still gets a processor
+  // that accepts every signal and logs it, so pods are never pointed at something that refuses them;
+  // status says why nothing is exported. Otherwise each pipeline goes to the exporters that take its
+  // signal: a backend that takes traces only (Jaeger, Tempo) would answer metrics and logs with 404.
+  const noExporter = eff.exporters.length === 0;
+  const debug = (): string[] => {
     exporters.debug = { verbosity: 'basic' };
-    exporterIds.push('debug');
-  }
+    return ['debug'];
+  };
+  const exportersOf = (signal: Signal): string[] =>
+    noExporter ? debug() : eff.exporters.filter((e) => e.signals.includes(signal)).map(exporterId);
+  // Traces always have a pipeline (redaction, cost and derived metrics live there): logged when no
+  // exporter takes them. Metrics and logs no exporter takes have none: the receiver refuses them.
+  const traceExporters = exportersOf('traces');
+  if (traceExporters.length === 0) traceExporters.push(...debug());
+  const metricExporters = exportersOf('metrics');
+  const logExporters = exportersOf('logs');
+  // Derived metrics go to the exporters that take metrics and to Prometheus; with neither, llm_metrics
+  // would compute what nothing reads, so it is left out (and verdict counts with it).
+  const prometheus = eff.metrics.enabled && eff.metrics.prometheus;
+  const genaiExporters = [...metricExporters, ...(prometheus ? ['prometheus'] : [])];
+  const derived = eff.metrics.enabled && genaiExporters.length > 0;
   // Redaction runs whatever the capture level: prompts also leak through errors, tool results and logs.
   // `hash` needs the key Secret only gateways mount; sidecars mask instead (status says so).
   const action = eff.redactionAction === 'hash' && eff.mode === 'gateway' ? 'hash' : 'mask';
@@ -270,19 +286,24 @@ export function renderProcessorConfig(
     traceProcessors.push('llm_cost');
   }
   const card = eff.cardinality;
-  if (card.enabled) {
+  // Only where a metrics pipeline uses it.
+  const limit = card.enabled && (metricExporters.length > 0 || derived);
+  if (limit) {
     processors.cardinality_limit = renderCardinality(card);
     metricProcessors.push('cardinality_limit');
   }
   const traceReceivers = ['otlp'];
   if (eff.quality.feedback) traceReceivers.push('llm_feedback');
   const pipelines: Record<string, unknown> = {
-    traces: { receivers: traceReceivers, processors: traceProcessors, exporters: [...exporterIds] },
-    metrics: { receivers: ['otlp'], processors: metricProcessors, exporters: [...exporterIds] },
-    logs: { receivers: ['otlp'], processors: [...front], exporters: [...exporterIds] },
+    traces: { receivers: traceReceivers, processors: traceProcessors, exporters: traceExporters },
   };
-  const prometheus = eff.metrics.enabled && eff.metrics.prometheus;
-  if (eff.metrics.enabled) {
+  if (metricExporters.length > 0) {
+    pipelines.metrics = { receivers: ['otlp'], processors: metricProcessors, exporters: metricExporters };
+  }
+  if (logExporters.length > 0) {
+    pipelines.logs = { receivers: ['otlp'], processors: [...front], exporters: logExporters };
+  }
+  if (derived) {
     // After llm_cost, so the derived metrics carry cost; it passes spans on unchanged.
     processors.llm_metrics = renderMetrics(eff.metrics, card);
     traceProcessors.push('llm_metrics');
@@ -300,8 +321,8 @@ export function renderProcessorConfig(
     // Fed by llm_metrics only (no receiver), so application metrics never reach the Prometheus endpoint.
     pipelines[GENAI_METRICS_PIPELINE] = {
       receivers: [],
-      processors: card.enabled ? ['cardinality_limit'] : [],
-      exporters: [...exporterIds, ...(prometheus ? ['prometheus'] : [])],
+      processors: limit ? ['cardinality_limit'] : [],
+      exporters: genaiExporters,
     };
   }
   if (evaluation.enabled) {
@@ -313,7 +334,7 @@ export function renderProcessorConfig(
     processors.llm_evaluation = renderEvaluation(
       evaluation,
       judgeKey ? JUDGE_API_KEY_ENV : undefined,
-      eff.metrics.enabled,
+      derived,
     );
     traceProcessors.push('llm_evaluation');
   }

@@ -225,7 +225,7 @@ export interface LLMObservabilitySpec {
     excludeAttributes?: string[];
   };
   /**
-   * GenAI metrics derived from spans by the processor (llm_metrics): token usage, operation duration, time to first chunk, calls and cost per model. They pass through the cardinality bounds, are exported over OTLP to the same exporters as traces and, by default, served for Prometheus on port 8889 at /metrics.
+   * GenAI metrics derived from spans by the processor (llm_metrics): token usage, operation duration, time to first chunk, calls and cost per model. They pass through the cardinality bounds, are exported over OTLP to the exporters that take metrics and, by default, served for Prometheus on port 8889 at /metrics.
    */
   metrics?: {
     /**
@@ -420,6 +420,13 @@ export interface LLMObservabilitySpec {
        */
       insecure?: boolean;
       /**
+       * The signals sent to this exporter: traces, metrics (the applications' and the GenAI metrics derived from spans) and logs; all three unless set. Pick what the backend accepts: Jaeger and Grafana Tempo take traces only, so set [traces] (otherwise the processor sends them metrics and logs they answer with 404, logging an error and dropping data at every flush); Datadog takes all three. When no exporter takes traces they are logged (debug exporter). When none takes metrics or logs, that pipeline is left out and the processor refuses that signal from the applications: switch their SDKs' exporter off in spec.env (OTEL_METRICS_EXPORTER or OTEL_LOGS_EXPORTER none). The derived GenAI metrics still reach Prometheus when metrics.prometheus is on; with it off and no exporter taking metrics, none are derived.
+       *
+       * @minItems 1
+       * @maxItems 3
+       */
+      signals?: ['traces' | 'metrics' | 'logs', ...('traces' | 'metrics' | 'logs')[]];
+      /**
        * Request headers, e.g. DD-API-KEY or X-Scope-OrgID, each a literal value or a key of a Secret in this namespace.
        *
        * @maxItems 16
@@ -447,6 +454,13 @@ export interface LLMObservabilitySpec {
        * Plaintext gRPC (no TLS).
        */
       insecure?: boolean;
+      /**
+       * The signals sent to this exporter: traces, metrics (the applications' and the GenAI metrics derived from spans) and logs; all three unless set. Pick what the backend accepts: Jaeger and Grafana Tempo take traces only, so set [traces] (otherwise the processor sends them metrics and logs they answer with 404, logging an error and dropping data at every flush); Datadog takes all three. When no exporter takes traces they are logged (debug exporter). When none takes metrics or logs, that pipeline is left out and the processor refuses that signal from the applications: switch their SDKs' exporter off in spec.env (OTEL_METRICS_EXPORTER or OTEL_LOGS_EXPORTER none). The derived GenAI metrics still reach Prometheus when metrics.prometheus is on; with it off and no exporter taking metrics, none are derived.
+       *
+       * @minItems 1
+       * @maxItems 3
+       */
+      signals?: ['traces' | 'metrics' | 'logs', ...('traces' | 'metrics' | 'logs')[]];
       /**
        * Request headers, e.g. DD-API-KEY or X-Scope-OrgID, each a literal value or a key of a Secret in this namespace.
        *
