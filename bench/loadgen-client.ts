@@ -24,10 +24,12 @@ export class LoadGenerator {
   readonly #pending = new Map<number, (r: LoadResult) => void>();
   #nextId = 1;
   readonly spansPerBody: readonly number[];
+  readonly idsPerBody: readonly number[];
 
-  private constructor(child: ChildProcess, spansPerBody: readonly number[]) {
+  private constructor(child: ChildProcess, spansPerBody: readonly number[], idsPerBody: readonly number[]) {
     this.#child = child;
     this.spansPerBody = spansPerBody;
+    this.idsPerBody = idsPerBody;
     child.on('message', (m: LoadMessage) => {
       if (m.type !== 'result') return;
       this.#pending.get(m.id)?.(m.result);
@@ -35,8 +37,10 @@ export class LoadGenerator {
     });
   }
 
-  static async start(payloadPath: string): Promise<LoadGenerator> {
-    const child = fork(join(repoRoot, 'bench', 'loadgen.ts'), [payloadPath], {
+  /** `placeholder`: overwrite it with a distinct id in every send (see loadgen.ts). */
+  static async start(payloadPath: string, placeholder?: string): Promise<LoadGenerator> {
+    const args = placeholder === undefined ? [payloadPath] : [payloadPath, placeholder];
+    const child = fork(join(repoRoot, 'bench', 'loadgen.ts'), args, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const ready = new Promise<LoadMessage>((resolve, reject) => {
@@ -45,7 +49,7 @@ export class LoadGenerator {
     });
     const m = await ready;
     if (m.type !== 'ready') throw new Error(`load generator said ${m.type} before ready`);
-    return new LoadGenerator(child, m.spansPerBody);
+    return new LoadGenerator(child, m.spansPerBody, m.idsPerBody);
   }
 
   get pid(): number {

@@ -3,10 +3,14 @@
 //   closed loop: `concurrency` requests always in flight, for `durationMs` (throughput, CPU per span);
 //   open loop:   requests started on a fixed schedule (`ratePerSecond`), for `durationMs` (latency).
 // Latency is send → response fully read, per request, measured here with performance.now().
+// With a placeholder as second argument (the cardinality storm), every send is a copy of its body with
+// each occurrence of the placeholder overwritten by the next value of a counter that runs for the whole
+// life of the process, so no two spans ever carry the same id.
+//   node bench/loadgen.ts PAYLOAD_FILE [PLACEHOLDER]   (forked by the benchmark, driven over IPC)
 import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { countSpans } from './otlp-wire.ts';
-import { readPayloadFile } from './payload.ts';
+import { patchUserIds, placeholderOffsets, readPayloadFile } from './payload.ts';
 
 export type LoadRequest =
   | {
@@ -42,10 +46,19 @@ export interface LoadResult {
   readonly latenciesMs: readonly number[];
   /** Open loop: sends that started more than 5 ms behind their schedule. */
   readonly lateSends: number;
+  /** Distinct ids written over the placeholder (0 without one): in every request sent, in those answered 200. */
+  readonly idsSent: number;
+  readonly idsAccepted: number;
 }
 
 export type LoadMessage =
-  | { readonly type: 'ready'; readonly bodies: number; readonly spansPerBody: readonly number[] }
+  | {
+      readonly type: 'ready';
+      readonly bodies: number;
+      readonly spansPerBody: readonly number[];
+      /** Placeholders per body (all 0 without a placeholder). */
+      readonly idsPerBody: readonly number[];
+    }
   | { readonly type: 'result'; readonly id: number; readonly result: LoadResult };
 
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -54,6 +67,10 @@ const payloadPath = process.argv[2];
 if (!payloadPath) throw new Error('usage: loadgen.ts PAYLOAD_FILE (run by the benchmark over IPC)');
 const bodies = readPayloadFile(payloadPath);
 const spansPerBody = bodies.map((b) => countSpans(b));
+const placeholder = process.argv[3];
+const idOffsets = bodies.map((b) => (placeholder ? placeholderOffsets(b, placeholder) : []));
+/** The next id to write; never reset, so ids are distinct across every run of this process. */
+let nextId = 0;
 
 class Run {
   requests = 0;
@@ -62,6 +79,8 @@ class Run {
   errors = 0;
   firstError: string | undefined;
   lateSends = 0;
+  idsSent = 0;
+  idsAccepted = 0;
   readonly statuses: Record<string, number> = {};
   readonly latenciesMs: number[] = [];
   readonly #agent: Agent;
@@ -83,7 +102,14 @@ class Run {
   /** Sends the next body; resolves when the response is fully read (never rejects). */
   send(recordLatency: boolean): Promise<void> {
     const i = this.#next++ % bodies.length;
-    const body = bodies[i] as Buffer;
+    const offsets = idOffsets[i] ?? [];
+    let body = bodies[i] as Buffer;
+    if (offsets.length > 0) {
+      // A copy: the socket may still be reading the previous send's buffer when the next is patched.
+      body = Buffer.from(body);
+      nextId = patchUserIds(body, offsets, nextId);
+      this.idsSent += offsets.length;
+    }
     const spans = spansPerBody[i] ?? 0;
     this.requests++;
     return new Promise<void>((resolve) => {
@@ -105,6 +131,7 @@ class Run {
             if (res.statusCode === 200) {
               this.okRequests++;
               this.okSpans += spans;
+              this.idsAccepted += offsets.length;
               if (recordLatency) this.latenciesMs.push(performance.now() - started);
             }
             resolve();
@@ -133,6 +160,8 @@ class Run {
       elapsedMs,
       latenciesMs: this.latenciesMs,
       lateSends: this.lateSends,
+      idsSent: this.idsSent,
+      idsAccepted: this.idsAccepted,
     };
   }
 }
@@ -180,4 +209,4 @@ process.on('message', (m: LoadRequest) => {
   void job.then((result) => send({ type: 'result', id: m.id, result }));
 });
 
-send({ type: 'ready', bodies: bodies.length, spansPerBody });
+send({ type: 'ready', bodies: bodies.length, spansPerBody, idsPerBody: idOffsets.map((o) => o.length) });

@@ -1,18 +1,22 @@
 // `make bench`: the llmobs processor side by side with the reference OpenTelemetry Collector, same
 // machine, same payload, same pass-through pipeline (OTLP/HTTP in → otlp_http exporter → counting sink),
-// alternating targets for a few rounds, then the results section of docs/benchmarks.md is rewritten.
+// alternating targets for a few rounds; then the llmobs processor's cost + metrics pipeline against its
+// own pass-through and the Collector at the same load, and its memory under a cardinality storm; then
+// the results section of docs/benchmarks.md is rewritten.
 //   node bench/passthrough.bench.ts [--rounds 3] [--equal 10] [--no-write] ...   (--help for all)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { repoRoot, versions } from '../test/harness/cache.ts';
+import { parseExposition } from '../test/harness/prometheus.ts';
+import type { Calibration } from './calibrate.ts';
 import { type ProfileSummary, summarizeProfile } from './cpuprofile-summary.ts';
 import type { LoadResult } from './loadgen.ts';
 import { LoadGenerator } from './loadgen-client.ts';
-import { buildPayload, writePayloadFile } from './payload.ts';
+import { buildPayload, USER_ID_PLACEHOLDER, writePayloadFile } from './payload.ts';
 import { cpuSeconds, cpusAllowed, cpuTimes, machine, memory, resetPeakRss } from './proc-stats.ts';
 import {
   type BenchRun,
@@ -20,12 +24,21 @@ import {
   type PhaseResult,
   type RoundResult,
   renderResults,
+  type SampleCounts,
+  type StormResult,
+  type StormSample,
   throughput,
+  type Variant,
   writeResults,
 } from './report.ts';
 import {
   collectorVersion,
+  FLUSH_INTERVAL_MS,
+  type GenAiSetup,
+  PIPELINE_LABEL,
+  type PipelineKind,
   pinSelf,
+  probeGenAi,
   type RunningSink,
   startSink,
   startTarget,
@@ -48,7 +61,16 @@ const USAGE = `usage: node bench/passthrough.bench.ts [options]
                          0 skips it (default 3)
   --gzip-warmup SECONDS  its warm-up (default 2)
   --gzip-equal SECONDS   its equal-load phase (default 5)
-  --no-profile           skip the extra profiled run of the llmobs processor
+  --cost-rounds N        rounds of the cost + metrics comparison at --equal-rate, each running the
+                         llmobs processor pass-through, re-encoding, with llm_cost + llm_metrics, then
+                         the Collector pass-through; 0 skips it (default 3)
+  --cost-warmup SECONDS  its warm-up (default 2)
+  --cost-equal SECONDS   its equal-load phase (default 8)
+  --storm-ids N          cardinality storm: spans with distinct user.id values sent through
+                         llm_metrics (dimension user.id, 2000 series per metric); 0 skips it
+                         (default 1000000)
+  --storm-rate SPANS_S   offered load of the storm, open loop (default 10000)
+  --no-profile           skip the extra profiled runs of the llmobs processor
   --out FILE             the document whose results section is rewritten (default docs/benchmarks.md)
   --no-write             print the results instead of writing them`;
 
@@ -67,6 +89,11 @@ const { values: a } = parseArgs({
     'gzip-rounds': { type: 'string', default: '3' },
     'gzip-warmup': { type: 'string', default: '2' },
     'gzip-equal': { type: 'string', default: '5' },
+    'cost-rounds': { type: 'string', default: '3' },
+    'cost-warmup': { type: 'string', default: '2' },
+    'cost-equal': { type: 'string', default: '8' },
+    'storm-ids': { type: 'string', default: '1000000' },
+    'storm-rate': { type: 'string', default: '10000' },
     'no-profile': { type: 'boolean', default: false },
     out: { type: 'string', default: join(repoRoot, 'docs', 'benchmarks.md') },
     'no-write': { type: 'boolean', default: false },
@@ -100,6 +127,11 @@ const opts = {
   gzipRounds: a['gzip-rounds'] === '0' ? 0 : Math.round(positive('gzip-rounds', a['gzip-rounds'], 10)),
   gzipWarmupMs: positive('gzip-warmup', a['gzip-warmup'], 60) * 1000,
   gzipEqualMs: positive('gzip-equal', a['gzip-equal'], 120) * 1000,
+  costRounds: a['cost-rounds'] === '0' ? 0 : Math.round(positive('cost-rounds', a['cost-rounds'], 10)),
+  costWarmupMs: positive('cost-warmup', a['cost-warmup'], 60) * 1000,
+  costEqualMs: positive('cost-equal', a['cost-equal'], 120) * 1000,
+  stormIds: a['storm-ids'] === '0' ? 0 : Math.round(positive('storm-ids', a['storm-ids'], 100_000_000)),
+  stormRate: positive('storm-rate', a['storm-rate'], 1_000_000),
   profile: !a['no-profile'],
 };
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -157,6 +189,8 @@ interface Ctx {
   readonly sink: RunningSink;
   readonly load: LoadGenerator;
   readonly targetCpus: string | undefined;
+  /** Set when a phase needs the GenAI pipelines (cost + metrics, storm). */
+  readonly genai: GenAiSetup | undefined;
 }
 
 /**
@@ -189,6 +223,7 @@ async function phase(
   return {
     load: r,
     spansDelivered: after.spans - before.spans,
+    bytesDelivered: after.bytes - before.bytes,
     exportRequests: after.requests - before.requests,
     cpuSeconds: d[0],
     wallSeconds: wall,
@@ -201,12 +236,39 @@ async function phase(
   };
 }
 
-/** What a target run does: the full set of phases, or (for the gzip variant) the equal-load phase only. */
+/**
+ * What a target run does: the full set of phases (main), or the equal-load phase only (the gzip
+ * variant; the cost + metrics comparison).
+ */
 interface Scenario {
+  readonly variant: Variant;
   readonly compression: 'none' | 'gzip';
+  readonly pipeline: PipelineKind;
   readonly warmupMs: number;
   readonly equalMs: number;
   readonly full: boolean;
+}
+
+const sampleDelta = (
+  a: Awaited<ReturnType<RunningSink['stats']>>,
+  b: Awaited<ReturnType<RunningSink['stats']>>,
+): SampleCounts => ({
+  requests: b.sampledRequests - a.sampledRequests,
+  spans: b.sampledSpans - a.sampledSpans,
+  llmSpans: b.sampledLlmSpans - a.sampledLlmSpans,
+  pricedSpans: b.sampledPricedSpans - a.sampledPricedSpans,
+});
+
+/** The exported spans must carry a cost exactly when the pipeline prices them. */
+function costProblems(pipeline: PipelineKind, s: SampleCounts): string[] {
+  const prices = pipeline === 'cost_metrics' || pipeline === 'storm';
+  if (!prices) return s.pricedSpans > 0 ? [`${s.pricedSpans} exported spans carry a cost, none should`] : [];
+  if (s.llmSpans === 0) return ['no LLM span in the decoded sample of exports; the cost check saw nothing'];
+  if (s.pricedSpans !== s.llmSpans)
+    return [
+      `only ${s.pricedSpans} of ${s.llmSpans} LLM spans in the decoded sample of exports carry gen_ai.usage.cost.amount`,
+    ];
+  return [];
 }
 
 async function measure(kind: TargetKind, round: number, ctx: Ctx, sc: Scenario): Promise<RoundResult> {
@@ -216,10 +278,12 @@ async function measure(kind: TargetKind, round: number, ctx: Ctx, sc: Scenario):
   const target = await startTarget({
     kind,
     dir: ctx.dir,
-    name: `${kind}-${sc.compression}-r${round}`,
+    name: `${kind}-${sc.variant}-${sc.pipeline}-r${round}`,
     sinkUrl: ctx.sink.url,
     compression: sc.compression,
     placement: { targetCpus: ctx.targetCpus },
+    pipeline: sc.pipeline,
+    ...(ctx.genai ? { genai: ctx.genai } : {}),
   });
   const stopTarget = track(() => target.stop());
   const accepted = { spans: 0 };
@@ -236,6 +300,8 @@ async function measure(kind: TargetKind, round: number, ctx: Ctx, sc: Scenario):
     const saturation = sc.full ? await at(closed(opts.saturateMs)) : undefined;
     const latency = sc.full ? await at(open(opts.rate, opts.latencyMs)) : undefined;
     const lifetime = memory(target.pid);
+    const sampled = sampleDelta(base, await sink.stats());
+    problems.push(...costProblems(sc.pipeline, sampled));
 
     for (const [name, p, refusalsAllowed] of [
       ['warm-up', warmup, true],
@@ -254,7 +320,10 @@ async function measure(kind: TargetKind, round: number, ctx: Ctx, sc: Scenario):
     return {
       kind,
       round,
+      variant: sc.variant,
+      pipeline: sc.pipeline,
       compression: sc.compression,
+      sampled,
       equal,
       ...(saturation ? { saturation } : {}),
       ...(latency ? { latency } : {}),
@@ -274,17 +343,19 @@ async function measure(kind: TargetKind, round: number, ctx: Ctx, sc: Scenario):
 }
 
 /** One more run of our processor under `--cpu-prof` (not in the numbers): where its CPU goes. */
-async function profileOurs(ctx: Ctx): Promise<ProfileSummary | undefined> {
-  const profDir = join(ctx.dir, 'cpuprofile');
+async function profileOurs(ctx: Ctx, pipeline: PipelineKind): Promise<ProfileSummary | undefined> {
+  const profDir = join(ctx.dir, `cpuprofile-${pipeline}`);
   mkdirSync(profDir, { recursive: true });
   const target = await startTarget({
     kind: 'ours',
     dir: ctx.dir,
-    name: 'ours-profiled',
+    name: `ours-profiled-${pipeline}`,
     sinkUrl: ctx.sink.url,
     compression: 'none',
     placement: { targetCpus: ctx.targetCpus },
     cpuProfileDir: profDir,
+    pipeline,
+    ...(ctx.genai ? { genai: ctx.genai } : {}),
   });
   const stopTarget = track(() => target.stop());
   try {
@@ -299,6 +370,161 @@ async function profileOurs(ctx: Ctx): Promise<ProfileSummary | undefined> {
     return undefined;
   }
   return summarizeProfile(join(profDir, file), 12);
+}
+
+/** Sum of one self-metric's samples whose labels include `labels`; 0 when there is none. */
+function sumOf(
+  samples: ReturnType<typeof parseExposition>,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number {
+  let n = 0;
+  for (const x of samples)
+    if (x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)) n += x.value;
+  return n;
+}
+
+async function scrape(url: string): Promise<ReturnType<typeof parseExposition>> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  return parseExposition(await res.text());
+}
+
+/**
+ * The cardinality storm: our processor with llm_cost + llm_metrics keyed by user.id, fed at a fixed
+ * open-loop rate with spans whose user.id is never repeated (the storm load generator patches a
+ * counter into every body), until `opts.stormIds` distinct ids have gone through. Its RSS is read
+ * every second against the spans delivered so far; at the end, after one more flush of llm_metrics,
+ * its own /metrics tells how many series each derived metric holds.
+ */
+async function storm(ctx: Ctx, stormLoad: LoadGenerator): Promise<StormResult> {
+  const { sink } = ctx;
+  const problems: string[] = [];
+  const base = await sink.stats();
+  const target = await startTarget({
+    kind: 'ours',
+    dir: ctx.dir,
+    name: 'ours-storm',
+    sinkUrl: sink.url,
+    compression: 'none',
+    placement: { targetCpus: ctx.targetCpus },
+    pipeline: 'storm',
+    ...(ctx.genai ? { genai: ctx.genai } : {}),
+  });
+  const stopTarget = track(() => target.stop());
+  let accepted = 0;
+  try {
+    const idsPerRequest = Math.min(...stormLoad.idsPerBody);
+    const spansPerRequest = Math.min(...stormLoad.spansPerBody);
+    const requests = Math.ceil(opts.stormIds / idsPerRequest);
+    const ratePerSecond = opts.stormRate / spansPerRequest;
+    // Half a send interval of slack, so the open loop's floor(duration × rate) is `requests`.
+    const durationMs = ((requests + 0.5) / ratePerSecond) * 1000;
+    const samples: StormSample[] = [];
+    const t0 = performance.now();
+    const cpu0 = cpuSeconds(target.pid);
+    const startRssBytes = memory(target.pid).rssBytes;
+    let sampling = true;
+    const reading = async (): Promise<StormSample> => {
+      const rssBytes = memory(target.pid).rssBytes;
+      const tMs = performance.now() - t0;
+      const spans = (await sink.stats()).spans - base.spans;
+      const heap = await scrape(target.metricsUrl).catch(() => []);
+      const v = (name: string, labels: Record<string, string> = {}) =>
+        heap.some((x) => x.name === name) ? sumOf(heap, name, labels) : Number.NaN;
+      return {
+        tMs,
+        rssBytes,
+        spans,
+        heapUsedBytes: v('otelcol_process_nodejs_heap_size_used_bytes'),
+        oldSpaceUsedBytes: v('otelcol_process_nodejs_heap_space_size_used_bytes', { space: 'old' }),
+      };
+    };
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push(await reading());
+        await sleep(1000 - ((performance.now() - t0) % 1000));
+      }
+    })();
+    const load = await stormLoad.run({ mode: 'open', url: target.tracesUrl, ratePerSecond, durationMs });
+    accepted = load.okSpans;
+    const after = await drain(sink, base.spans + accepted);
+    sampling = false;
+    await sampler;
+    const cpu = cpuSeconds(target.pid) - cpu0;
+    const wallSeconds = (performance.now() - t0) / 1000;
+    samples.push(await reading());
+    if (load.errors > 0 || load.okRequests < load.requests) problems.push(`storm: ${describeStatuses(load)}`);
+    if (after.spans - base.spans !== accepted)
+      problems.push(`storm: target accepted ${accepted} spans, sink received ${after.spans - base.spans}`);
+    if (load.idsAccepted < opts.stormIds)
+      problems.push(
+        `storm: only ${load.idsAccepted} distinct user.id values accepted, ${opts.stormIds} asked`,
+      );
+
+    // The series gauge is set when llm_metrics flushes (every 15 s): wait for the first flush after the load.
+    const flushes = (x: ReturnType<typeof parseExposition>) =>
+      sumOf(x, 'llmobs_derived_metrics_flushes_total');
+    const f0 = flushes(await scrape(target.metricsUrl));
+    const deadline = performance.now() + FLUSH_INTERVAL_MS + 10_000;
+    let exposition = await scrape(target.metricsUrl);
+    while (flushes(exposition) <= f0 && performance.now() < deadline) {
+      await sleep(250);
+      exposition = await scrape(target.metricsUrl);
+    }
+    const flushed = flushes(exposition) > f0;
+    if (!flushed) problems.push('storm: llm_metrics did not flush within 25 s after the load');
+    const series: Record<string, number> = {};
+    for (const x of exposition)
+      if (x.name === 'llmobs_derived_metrics_series' && x.labels.metric) series[x.labels.metric] = x.value;
+    if (Object.keys(series).length === 0)
+      problems.push('storm: no llmobs_derived_metrics_series on /metrics');
+    const mem = memory(target.pid);
+    return {
+      idsAsked: opts.stormIds,
+      rate: opts.stormRate,
+      load,
+      spansDelivered: after.spans - base.spans,
+      sampled: sampleDelta(base, await sink.stats()),
+      cpuSeconds: cpu,
+      wallSeconds,
+      startRssBytes,
+      samples,
+      afterFlushRssBytes: mem.rssBytes,
+      peakRssBytes: mem.peakRssBytes,
+      series,
+      problems,
+    };
+  } finally {
+    await stopTarget();
+    const end = await sink.stats();
+    if (end.spans - base.spans !== accepted)
+      problems.push(
+        `storm: over the target's life it accepted ${accepted} spans, sink received ${end.spans - base.spans}`,
+      );
+  }
+}
+
+/** bench/calibrate.ts in its own process on the target's CPU; undefined (logged) if it fails. */
+function calibrate(
+  payloadPath: string,
+  genai: GenAiSetup,
+  cpus: string | undefined,
+): Calibration | undefined {
+  const node = [
+    process.execPath,
+    join(repoRoot, 'bench', 'calibrate.ts'),
+    payloadPath,
+    genai.builtinCatalogue ? 'builtin' : 'fallback',
+  ];
+  const [cmd, ...args] = cpus ? ['taskset', '-c', cpus, ...node] : node;
+  try {
+    const out = execFileSync(cmd as string, args, { encoding: 'utf8', timeout: 120_000 });
+    return JSON.parse(out) as Calibration;
+  } catch (err) {
+    log(`calibration failed, left out of the report: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
 }
 
 /** HEAD, plus a note when the processor's working tree differs from it (what actually ran). */
@@ -343,10 +569,20 @@ async function main(): Promise<number> {
       target: targetCpus ?? cpusAllowed('self'),
     };
     log(`CPUs: target on ${placement.target}; load generator, sink and harness on ${placement.load}`);
-    const ctx = { dir, sink, load, targetCpus };
+    let genai: GenAiSetup | undefined;
+    if (opts.costRounds > 0 || opts.stormIds > 0) {
+      genai = probeGenAi(dir);
+      log(
+        `GenAI pipelines: llm_cost with ${genai.builtinCatalogue ? 'the built-in catalogue' : 'one configured price (the built-in catalogue does not load)'}, metrics/genai exported by ${genai.metricsExporter}`,
+      );
+      for (const n of genai.notes) log(`  ${n}`);
+    }
+    const ctx: Ctx = { dir, sink, load, targetCpus, genai };
 
     const results: RoundResult[] = [];
     const main: Scenario = {
+      variant: 'main',
+      pipeline: 'passthrough',
       compression: 'none',
       warmupMs: opts.warmupMs,
       equalMs: opts.equalMs,
@@ -369,6 +605,8 @@ async function main(): Promise<number> {
       }
     }
     const gzip: Scenario = {
+      variant: 'gzip',
+      pipeline: 'passthrough',
       compression: 'gzip',
       warmupMs: opts.gzipWarmupMs,
       equalMs: opts.gzipEqualMs,
@@ -386,10 +624,83 @@ async function main(): Promise<number> {
         );
       }
     }
+    // Cost + metrics: the same equal load through four targets per round, interleaved.
+    let calibration: Calibration | undefined;
+    if (opts.costRounds > 0 && genai) {
+      log("timing the cost pipelines' steps in-process (bench/calibrate.ts)");
+      calibration = calibrate(payloadPath, genai, targetCpus);
+      if (calibration)
+        log(
+          `  µs/span in-process: decode ${calibration.decodeUs.toFixed(2)}, walk ${calibration.walkUs.toFixed(2)}, ` +
+            `encode ${calibration.encodeUs.toFixed(2)}, llm_cost ${calibration.costUs.toFixed(2)}, ` +
+            `llm_metrics ${calibration.metricsUs.toFixed(2)}, encode priced ${calibration.encodePricedUs.toFixed(2)}`,
+        );
+    }
+    const costTargets: readonly (readonly [TargetKind, PipelineKind])[] = [
+      ['ours', 'passthrough'],
+      ['ours', 'reencode'],
+      ['ours', 'cost_metrics'],
+      ['collector', 'passthrough'],
+    ];
+    for (let round = 1; round <= opts.costRounds; round++) {
+      for (const [kind, pipeline] of costTargets) {
+        log(`cost round ${round}/${opts.costRounds}: ${TARGET_LABEL[kind]}, ${PIPELINE_LABEL[pipeline]}`);
+        const r = await measure(kind, round, ctx, {
+          variant: 'cost',
+          pipeline,
+          compression: 'none',
+          warmupMs: opts.costWarmupMs,
+          equalMs: opts.costEqualMs,
+          full: false,
+        });
+        results.push(r);
+        log(
+          `  ${cpuUsPerSpan(r.equal).toFixed(2)} µs CPU/span at ${opts.equalRate} spans/s; ` +
+            `priced ${r.sampled.pricedSpans}/${r.sampled.llmSpans} sampled LLM spans; ` +
+            `other processes ${r.equal.otherCpuUtilisation.toFixed(2)} cores` +
+            `${r.problems.length ? `; PROBLEMS: ${r.problems.join('; ')}` : ''}`,
+        );
+      }
+    }
+    let stormResult: StormResult | undefined;
+    let stormBodyBytes = 0;
+    if (opts.stormIds > 0) {
+      const stormBodies = await buildPayload({
+        requests: opts.bodies,
+        spansPerRequest: opts.spansPerRequest,
+        userIdPlaceholder: USER_ID_PLACEHOLDER,
+      });
+      stormBodyBytes = Math.round(stormBodies.reduce((n, b) => n + b.length, 0) / stormBodies.length);
+      const stormPath = join(dir, 'payload-storm.bin');
+      writePayloadFile(stormPath, stormBodies);
+      const stormLoad = await LoadGenerator.start(stormPath, USER_ID_PLACEHOLDER);
+      const stopStormLoad = track(() => stormLoad.stop());
+      try {
+        log(
+          `cardinality storm: ${opts.stormIds.toLocaleString('en-US')} distinct user.id values at ${opts.stormRate} spans/s`,
+        );
+        stormResult = await storm(ctx, stormLoad);
+        const s = stormResult.samples;
+        log(
+          `  RSS ${((s[0]?.rssBytes ?? 0) / 2 ** 20).toFixed(0)} → ${((s[s.length - 1]?.rssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB; ` +
+            `series ${Object.entries(stormResult.series)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}` +
+            `${stormResult.problems.length ? `; PROBLEMS: ${stormResult.problems.join('; ')}` : ''}`,
+        );
+      } finally {
+        await stopStormLoad();
+      }
+    }
     let profile: ProfileSummary | undefined;
+    let costProfile: ProfileSummary | undefined;
     if (opts.profile) {
       log('profiling the llmobs processor (an extra run with --cpu-prof, not in the numbers)');
-      profile = await profileOurs(ctx);
+      profile = await profileOurs(ctx, 'passthrough');
+      if (opts.costRounds > 0) {
+        log('profiling the llmobs processor with llm_cost + llm_metrics (an extra run, not in the numbers)');
+        costProfile = await profileOurs(ctx, 'cost_metrics');
+      }
     }
     const m = machine();
     const run: BenchRun = {
@@ -417,17 +728,27 @@ async function main(): Promise<number> {
         gzipRounds: opts.gzipRounds,
         gzipWarmupSeconds: opts.gzipWarmupMs / 1000,
         gzipEqualSeconds: opts.gzipEqualMs / 1000,
+        costRounds: opts.costRounds,
+        costWarmupSeconds: opts.costWarmupMs / 1000,
+        costEqualSeconds: opts.costEqualMs / 1000,
+        stormBodyBytes,
       },
+      genai,
+      calibration,
       results,
+      storm: stormResult,
       profile,
+      costProfile,
     };
+    // The raw results, for a look at every reading (kept with the run's folder under LLMOBS_KEEP_TMP=1).
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(run, null, 1));
     const md = renderResults(run);
     if (a['no-write']) process.stdout.write(`${md}\n`);
     else {
       writeResults(a.out as string, md);
       log(`wrote the results into ${a.out}`);
     }
-    const invalid = results.filter((r) => r.problems.length > 0);
+    const invalid = [...results, ...(stormResult ? [stormResult] : [])].filter((r) => r.problems.length > 0);
     if (invalid.length > 0) {
       log(`${invalid.length} run(s) had problems (see the report); the numbers are not trustworthy`);
       return 1;

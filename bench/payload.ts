@@ -46,9 +46,53 @@ export interface PayloadOptions {
   readonly spansPerRequest: number;
   /** Spans per trace: one server span and `spansPerTrace - 1` chat spans. */
   readonly spansPerTrace?: number;
+  /**
+   * Give every chat span a `user.id` attribute with this value (the cardinality storm's payload): a
+   * fixed-width placeholder the load generator overwrites in place with a distinct id per span.
+   */
+  readonly userIdPlaceholder?: string;
 }
 
-async function recordRequest(seed: number, spansPerRequest: number, spansPerTrace: number) {
+/**
+ * The storm payload's `user.id` placeholder: `user-` and ten characters the load generator replaces
+ * with a zero-padded decimal counter ({@link patchUserIds}). Same length before and after, so the
+ * protobuf string's length prefix and every enclosing length stay valid.
+ */
+export const USER_ID_PLACEHOLDER = 'user-@@@@@@@@@@';
+const ID_PREFIX = 'user-'.length;
+const ID_DIGITS = USER_ID_PLACEHOLDER.length - ID_PREFIX;
+
+/** Byte offsets of every occurrence of `placeholder` in an encoded request. */
+export function placeholderOffsets(body: Uint8Array, placeholder: string): number[] {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const out: number[] = [];
+  for (let at = buf.indexOf(placeholder); at >= 0; at = buf.indexOf(placeholder, at + placeholder.length))
+    out.push(at);
+  return out;
+}
+
+/**
+ * Writes ids `first`, `first + 1`, ... over the placeholders at `offsets` of `body` (a copy of a
+ * storm body), as `user-0000000042`; returns the next unused id.
+ */
+export function patchUserIds(body: Buffer, offsets: readonly number[], first: number): number {
+  let id = first;
+  for (const at of offsets) {
+    let n = id++;
+    for (let i = ID_DIGITS - 1; i >= 0; i--) {
+      body[at + ID_PREFIX + i] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+  }
+  return id;
+}
+
+async function recordRequest(
+  seed: number,
+  spansPerRequest: number,
+  spansPerTrace: number,
+  userId: string | undefined,
+) {
   const rand = prng(seed);
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({
@@ -101,6 +145,7 @@ async function recordRequest(seed: number, spansPerRequest: number, spansPerTrac
             'gen_ai.usage.output_tokens': output,
             'server.address': 'api.openai.com',
             'server.port': 443,
+            ...(userId !== undefined ? { 'user.id': userId } : {}),
           },
         },
         ctx,
@@ -135,7 +180,15 @@ async function recordRequest(seed: number, spansPerRequest: number, spansPerTrac
 export async function buildPayload(o: PayloadOptions): Promise<Uint8Array[]> {
   const bodies: Uint8Array[] = [];
   for (let i = 0; i < o.requests; i++) {
-    bodies.push(await recordRequest(0x5eed + i, o.spansPerRequest, o.spansPerTrace ?? 10));
+    const body = await recordRequest(
+      0x5eed + i,
+      o.spansPerRequest,
+      o.spansPerTrace ?? 10,
+      o.userIdPlaceholder,
+    );
+    if (o.userIdPlaceholder !== undefined && placeholderOffsets(body, o.userIdPlaceholder).length === 0)
+      throw new Error('the storm payload has no user.id placeholder');
+    bodies.push(body);
   }
   return bodies;
 }

@@ -1,15 +1,26 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Calibration } from './calibrate.ts';
 import { type ProfileSummary, profileMarkdown } from './cpuprofile-summary.ts';
 import type { LoadResult } from './loadgen.ts';
 import type { Machine } from './proc-stats.ts';
 import { max, median, min, percentile } from './stats.ts';
-import { TARGET_LABEL, type TargetKind } from './targets.ts';
+import {
+  FLUSH_INTERVAL_MS,
+  type GenAiSetup,
+  MAX_SERIES_PER_METRIC,
+  PIPELINE_LABEL,
+  type PipelineKind,
+  TARGET_LABEL,
+  type TargetKind,
+} from './targets.ts';
 
 /** What one load phase did to one target. */
 export interface PhaseResult {
   readonly load: LoadResult;
   /** Spans the sink received for this phase (must equal load.okSpans). */
   readonly spansDelivered: number;
+  /** Bytes the sink received for this phase (as sent: compressed when the exporter compresses). */
+  readonly bytesDelivered: number;
   readonly exportRequests: number;
   /** Target CPU (user + system, all threads) from just before the load to the sink having every span. */
   readonly cpuSeconds: number;
@@ -25,19 +36,73 @@ export interface PhaseResult {
   readonly rssBytes: number;
 }
 
+/** Which set of rounds a target run belongs to: the main comparison, the gzip variant, cost + metrics. */
+export type Variant = 'main' | 'gzip' | 'cost';
+
+/** Counts from the exports the sink decoded in full (one request in 50). */
+export interface SampleCounts {
+  readonly requests: number;
+  readonly spans: number;
+  /** Spans with gen_ai.operation.name. */
+  readonly llmSpans: number;
+  /** LLM spans with a positive gen_ai.usage.cost.amount. */
+  readonly pricedSpans: number;
+}
+
 /**
  * What one target did in one round: the measured phases after an unmeasured warm-up. The main runs
- * (exporter compression none) have all three; the gzip variant only the equal-load phase.
+ * (exporter compression none) have all three; the gzip variant and the cost rounds only the
+ * equal-load phase.
  */
 export interface RoundResult {
   readonly kind: TargetKind;
   readonly round: number;
+  readonly variant: Variant;
+  readonly pipeline: PipelineKind;
   readonly compression: 'none' | 'gzip';
+  /** Over the target's life (warm-up included). */
+  readonly sampled: SampleCounts;
   readonly equal: PhaseResult;
   readonly saturation?: PhaseResult;
   readonly latency?: PhaseResult;
   readonly lifetimePeakRssBytes: number;
   readonly threads: number;
+  readonly problems: readonly string[];
+}
+
+/**
+ * One reading during the storm: time since the load started, the target's VmRSS, spans the sink had,
+ * and the V8 heap as the target's own /metrics reports it (NaN when the scrape failed).
+ */
+export interface StormSample {
+  readonly tMs: number;
+  readonly rssBytes: number;
+  readonly spans: number;
+  /** otelcol_process_nodejs_heap_size_used_bytes. */
+  readonly heapUsedBytes: number;
+  /** otelcol_process_nodejs_heap_space_size_used_bytes{space="old"}: where whatever is retained ends up. */
+  readonly oldSpaceUsedBytes: number;
+}
+
+export interface StormResult {
+  /** Distinct user.id values asked for (--storm-ids). */
+  readonly idsAsked: number;
+  /** Offered load, spans/s. */
+  readonly rate: number;
+  readonly load: LoadResult;
+  readonly spansDelivered: number;
+  readonly sampled: SampleCounts;
+  readonly cpuSeconds: number;
+  readonly wallSeconds: number;
+  /** VmRSS just before the load (the process started, health check answered). */
+  readonly startRssBytes: number;
+  /** One a second during the load, and one once the sink had every span. */
+  readonly samples: readonly StormSample[];
+  /** VmRSS after the first flush of llm_metrics that followed the load. */
+  readonly afterFlushRssBytes: number;
+  readonly peakRssBytes: number;
+  /** llmobs_derived_metrics_series by metric, after that flush. */
+  readonly series: Readonly<Record<string, number>>;
   readonly problems: readonly string[];
 }
 
@@ -62,9 +127,21 @@ export interface BenchRun {
     gzipRounds: number;
     gzipWarmupSeconds: number;
     gzipEqualSeconds: number;
+    costRounds: number;
+    costWarmupSeconds: number;
+    costEqualSeconds: number;
+    /** Average size of the storm's requests (with the user.id attribute); 0 without a storm. */
+    stormBodyBytes: number;
   };
+  /** How the GenAI pipelines ran (undefined when neither the cost rounds nor the storm did). */
+  readonly genai: GenAiSetup | undefined;
+  /** In-process timing of each step of the cost pipelines (calibrate.ts); undefined when it did not run. */
+  readonly calibration: Calibration | undefined;
   readonly results: readonly RoundResult[];
+  readonly storm: StormResult | undefined;
   readonly profile: ProfileSummary | undefined;
+  /** The profile of the llm_cost + llm_metrics pipeline. */
+  readonly costProfile: ProfileSummary | undefined;
 }
 
 export const BEGIN =
@@ -73,6 +150,8 @@ export const END = '<!-- bench:results:end -->';
 
 /** Target CPU per span, ours ÷ Collector, that the issue asks us to stay within. */
 export const TARGET_RATIO = 1.5;
+/** CPU per span with llm_cost + llm_metrics ÷ pass-through, that issue #6 asks us to stay within. */
+export const COST_TARGET_RATIO = 1.15;
 
 const MiB = 2 ** 20;
 const f = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
@@ -156,7 +235,8 @@ export function renderResults(run: BenchRun): string {
       return other ? cpuUsPerSpan(r.equal) / cpuUsPerSpan(other.equal) : Number.NaN;
     })
     .filter(Number.isFinite);
-  const problems = run.results.filter((r) => r.problems.length > 0);
+  // The verdict of the comparison with the Collector rests on the main and gzip runs only.
+  const problems = run.results.filter((r) => r.variant !== 'cost' && r.problems.length > 0);
   const date = run.date.toISOString().replace(/\.\d+Z$/, 'Z');
   const m = run.machine;
   const eq = `${int(o.equalRate)} spans/s`;
@@ -260,20 +340,29 @@ export function renderResults(run: BenchRun): string {
       : `The machine was quiet: processes outside the benchmark used at most ${f(max(others), 2)} of a core in any measured phase, and ${late} of ${int(sends)} open-loop sends started more than 5 ms late.`;
 
   const phaseRow = (r: RoundResult, name: string, p: PhaseResult) =>
-    `| ${r.round} | ${TARGET_LABEL[r.kind]} | ${name} | ${int(p.spansDelivered)} | ${f(p.cpuSeconds, 2)} | ${f(cpuUsPerSpan(p), 2)} | ${int(throughput(p))} | ${pct(utilisation(p))} | ${f(percentile(p.load.latenciesMs, 50), 2)} / ${f(percentile(p.load.latenciesMs, 99), 2)} | ${f(p.peakRssBytes / MiB, 0)} | ${int(p.exportRequests)} | ${pct(p.loadCpuUtilisation)} / ${pct(p.sinkCpuUtilisation)} | ${f(p.otherCpuUtilisation, 2)} | ${responses(p.load)}${p.load.lateSends ? `, ${p.load.lateSends} late` : ''} |`;
+    `| ${r.round} | ${TARGET_LABEL[r.kind]} | ${name} | ${int(p.spansDelivered)} | ${f(p.cpuSeconds, 2)} | ${f(cpuUsPerSpan(p), 2)} | ${int(throughput(p))} | ${pct(utilisation(p))} | ${f(percentile(p.load.latenciesMs, 50), 2)} / ${f(percentile(p.load.latenciesMs, 99), 2)} | ${f(p.peakRssBytes / MiB, 0)} | ${int(p.exportRequests)} | ${int(p.bytesDelivered / Math.max(p.spansDelivered, 1))} | ${pct(p.loadCpuUtilisation)} / ${pct(p.sinkCpuUtilisation)} | ${f(p.otherCpuUtilisation, 2)} | ${responses(p.load)}${p.load.lateSends ? `, ${p.load.lateSends} late` : ''} |`;
   const perRound = [
-    '| round | target | phase | spans delivered | CPU s | µs CPU/span | spans/s | CPU use | p50 / p99 ms | peak RSS MiB | export requests | load gen / sink CPU | other, cores | responses |',
-    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| round | target | phase | spans delivered | CPU s | µs CPU/span | spans/s | CPU use | p50 / p99 ms | peak RSS MiB | export requests | bytes/span exported | load gen / sink CPU | other, cores | responses |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...full.flatMap((r) => [
       phaseRow(r, eq, r.equal),
       phaseRow(r, `saturation (${o.concurrency} in flight)`, r.saturation),
       phaseRow(r, low, r.latency),
     ]),
     ...run.results.filter((r) => r.compression === 'gzip').map((r) => phaseRow(r, `${eq}, gzip`, r.equal)),
+    ...run.results
+      .filter((r) => r.variant === 'cost')
+      .map((r) => phaseRow(r, `${eq}, ${PIPELINE_LABEL[r.pipeline]}`, r.equal)),
   ].join('\n');
-  const problemList = problems.flatMap((r) =>
-    r.problems.map((p) => `- round ${r.round}, ${TARGET_LABEL[r.kind]}: ${p}`),
-  );
+  const problemList = [
+    ...run.results.flatMap((r) =>
+      r.problems.map(
+        (p) =>
+          `- ${r.variant === 'main' ? '' : `${r.variant} `}round ${r.round}, ${TARGET_LABEL[r.kind]}, ${PIPELINE_LABEL[r.pipeline]}: ${p}`,
+      ),
+    ),
+    ...(run.storm?.problems ?? []).map((p) => `- ${p}`),
+  ];
 
   return [
     `### Results of ${date}`,
@@ -292,6 +381,8 @@ export function renderResults(run: BenchRun): string {
     noisy,
     '',
     ...gzipSection(run),
+    ...costSection(run),
+    ...stormSection(run),
     '#### Every round and phase',
     '',
     perRound,
@@ -304,6 +395,16 @@ export function renderResults(run: BenchRun): string {
           `From one more run of the llmobs processor under \`node --cpu-prof\` (closed loop, ${o.concurrency} requests in flight, ${o.warmupSeconds + o.saturateSeconds} s including start-up; profiling slows it down, so this run is not in the numbers above).`,
           '',
           profileMarkdown(run.profile),
+        ]
+      : []),
+    ...(run.costProfile
+      ? [
+          '',
+          '#### Where the llmobs processor spends its CPU with llm_cost + llm_metrics',
+          '',
+          `The same profiled run with the cost + metrics pipeline (closed loop, ${o.concurrency} requests in flight, ${o.warmupSeconds + o.saturateSeconds} s including start-up; not in the numbers above).`,
+          '',
+          profileMarkdown(run.costProfile),
         ]
       : []),
   ].join('\n');
@@ -347,6 +448,201 @@ function gzipSection(run: BenchRun): string[] {
     ratio <= TARGET_RATIO
       ? `With gzip the llmobs processor is within the ${TARGET_RATIO}× target (${ratioOf(us('ours'), us('collector'))}): the pipeline's own overhead is hidden behind compression, where Node's zlib is the cheaper of the two.`
       : `With gzip the llmobs processor is still outside the ${TARGET_RATIO}× target (${ratioOf(us('ours'), us('collector'))}).`,
+    '',
+  ];
+}
+
+/** The four targets of the cost rounds, in the order each round runs them. */
+const COST_TARGETS = [
+  { id: 'a', kind: 'ours', pipeline: 'passthrough' },
+  { id: 'b', kind: 'ours', pipeline: 'reencode' },
+  { id: 'c', kind: 'ours', pipeline: 'cost_metrics' },
+  { id: 'Collector', kind: 'collector', pipeline: 'passthrough' },
+] as const;
+type CostId = (typeof COST_TARGETS)[number]['id'];
+
+const COST_ROW_LABEL: Readonly<Record<CostId, string>> = {
+  a: '(a) llmobs processor, pass-through',
+  b: '(b) llmobs processor, `llm_redaction` with `entities: []`, `allowed_keys: ["*"]` (re-encodes, redacts nothing)',
+  c: '(c) llmobs processor, `llm_cost` + `llm_metrics`',
+  Collector: 'OpenTelemetry Collector, pass-through',
+};
+
+/** Cost + metrics against pass-through, re-encoding and the Collector, at the equal load. */
+function costSection(run: BenchRun): string[] {
+  const cost = run.results.filter((r) => r.variant === 'cost');
+  if (cost.length === 0) return [];
+  const o = run.options;
+  const eq = `${int(o.equalRate)} spans/s`;
+  const of = (id: CostId) => {
+    const t = COST_TARGETS.find((x) => x.id === id);
+    return cost.filter((r) => r.kind === t?.kind && r.pipeline === t?.pipeline);
+  };
+  const med = (id: CostId, g: (r: RoundResult) => number) => median(of(id).map(g));
+  const us = (id: CostId) => med(id, (r) => cpuUsPerSpan(r.equal));
+  const roundRatios = (x: CostId, y: CostId) =>
+    of(x)
+      .map((r) => {
+        const other = of(y).find((q) => q.round === r.round);
+        return other ? cpuUsPerSpan(r.equal) / cpuUsPerSpan(other.equal) : Number.NaN;
+      })
+      .filter(Number.isFinite);
+  const ratioRow = (label: string, x: CostId, y: CostId, bold = false) => {
+    const rr = roundRatios(x, y);
+    const v = ratioOf(us(x), us(y));
+    return `| ${label} | ${bold ? `**${v}**` : v} | ${f(min(rr), 2)}–${f(max(rr), 2)}× |`;
+  };
+  const lat = (id: CostId, p: number) =>
+    percentile(
+      of(id).flatMap((r) => r.equal.load.latenciesMs),
+      p,
+    );
+  const sampled = (id: CostId) => {
+    const rs = of(id);
+    const llm = rs.reduce((n, r) => n + r.sampled.llmSpans, 0);
+    const priced = rs.reduce((n, r) => n + r.sampled.pricedSpans, 0);
+    return `${int(priced)} of ${int(llm)}`;
+  };
+  const rows = COST_TARGETS.map(
+    (t) =>
+      `| ${COST_ROW_LABEL[t.id]} | ${f(us(t.id), 2)} | ${int(1e6 / us(t.id))} | ${f(lat(t.id, 50), 2)} / ${f(lat(t.id, 99), 2)} | ${f(
+        med(t.id, (r) => r.equal.peakRssBytes / MiB),
+        0,
+      )} | ${int(med(t.id, (r) => r.equal.bytesDelivered / Math.max(r.equal.spansDelivered, 1)))} | ${sampled(t.id)} |`,
+  );
+  const invalid = cost.filter((r) => r.problems.length > 0);
+  const ca = us('c') / us('a');
+  const g = run.genai;
+  const setup = g
+    ? `\`llm_cost\` prices from ${g.builtinCatalogue ? 'the built-in catalogue (`llm_cost: {}`)' : '**one configured price** (`gpt-4o-mini`, USD 0.15 / 0.60 per million input / output tokens), because the built-in catalogue did not load in this working tree'}; \`llm_metrics\` flushes every ${FLUSH_INTERVAL_MS / 1000} s into a \`metrics/genai\` pipeline exported by ${g.metricsExporter === 'prometheus' ? 'the `prometheus` exporter' : '**a `debug` exporter (verbosity basic)**, because no `prometheus` exporter is registered in this working tree'}.${g.notes.length > 0 ? ` (${g.notes.join('; ')}.)` : ''}`
+    : '';
+  const added = us('c') - us('a');
+  const changing = us('b') - us('a');
+  const k = run.calibration;
+  const walk = k
+    ? ` (of which about ${f(k.walkUs, 1)} µs is (b)'s own walk, timed below, so about ${f(changing - k.walkUs, 1)} µs re-encoding)`
+    : '';
+  const verdict =
+    invalid.length > 0
+      ? `**Verdict: invalid.** ${invalid.length} target run(s) of these rounds lost data or failed the cost check (see the problems below); these numbers must not be used.`
+      : `**Verdict: ${ca <= COST_TARGET_RATIO ? 'meets' : 'misses'} the target.** With \`llm_cost\` and \`llm_metrics\` the llmobs processor uses ${ratioOf(us('c'), us('a'))} the CPU per span of its pass-through pipeline (${f(us('c'), 2)} µs against ${f(us('a'), 2)} µs); the issue's target is at most ${COST_TARGET_RATIO}×${ca > COST_TARGET_RATIO ? `, ${f(COST_TARGET_RATIO * us('a'), 2)} µs` : ''}. Of the ${f(added, 2)} µs added per span, ${f(changing, 2)} µs (${f((100 * changing) / added, 0)} %) is what the cheapest data-changing pipeline costs over forwarding the received bytes (b − a)${walk}, and ${f(us('c') - us('b'), 2)} µs is pricing, the derived metrics and the larger spans they export (c − b).`;
+  const calibration = k
+    ? [
+        `In-process timing of each step on the same payload (\`bench/calibrate.ts\`: one process on the target's CPU, each step timed alone on freshly decoded requests, medians of 5 batches of 12,000 spans; no HTTP, queue or pipeline around them, so these show which step is costly, not what a pipeline costs):`,
+        '',
+        '| step, µs per span | decode | (b) `llm_redaction` walk | encode as received | `llm_cost` | `llm_metrics` | encode once priced |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+        `| in-process | ${f(k.decodeUs, 2)} | ${f(k.walkUs, 2)} | ${f(k.encodeUs, 2)} | ${f(k.costUs, 2)} | ${f(k.metricsUs, 2)} | ${f(k.encodePricedUs, 2)} |`,
+        '',
+        `Priced, a span encodes to ${int(k.pricedBytesPerSpan)} bytes instead of ${int(k.bytesPerSpan)}.`,
+        '',
+      ]
+    : [];
+  return [
+    `#### Cost and metrics at ${eq}`,
+    '',
+    `${o.costRounds} more rounds, each running four targets in turn, each started afresh: ${o.costWarmupSeconds} s warm-up (not measured), then ${o.costEqualSeconds} s at ${eq}, exporter compression \`none\`. ${setup} Every LLM span of the payload is a \`gpt-4o-mini\` chat call, so every one is priced; the last column counts, in the exports the sink decoded in full (one request in 50), the LLM spans carrying \`gen_ai.usage.cost.amount\`.`,
+    '',
+    `| medians over rounds at ${eq} | CPU per span, µs | spans/s per core | p50 / p99 latency, ms | peak RSS, MiB | bytes exported per span | LLM spans priced (sample) |`,
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    '| CPU per span, ratio of the medians | ratio | per-round ratios |',
+    '|---|---:|---:|',
+    ratioRow(
+      `**(c) ÷ (a): cost + metrics over pass-through** (target ≤ ${COST_TARGET_RATIO}×)`,
+      'c',
+      'a',
+      true,
+    ),
+    ratioRow('(c) ÷ (b): cost + metrics over a pipeline that only re-encodes', 'c', 'b'),
+    ratioRow('(b) ÷ (a): re-encoding over forwarding the received bytes', 'b', 'a'),
+    ratioRow('(c) ÷ Collector pass-through', 'c', 'Collector'),
+    ratioRow('(a) ÷ Collector pass-through (the main comparison, again)', 'a', 'Collector'),
+    '',
+    verdict,
+    '',
+    ...calibration,
+  ];
+}
+
+/** Least-squares slope of `y` (bytes, in MiB) against spans (millions) over `xs`, and its standard error. */
+function fit(
+  all: readonly StormSample[],
+  y: (s: StormSample) => number = (s) => s.rssBytes,
+): { slope: number; se: number } {
+  const xs = all.filter((s) => Number.isFinite(y(s)));
+  if (xs.length < 3) return { slope: Number.NaN, se: Number.NaN };
+  const pts = xs.map((s) => [s.spans / 1e6, y(s) / MiB] as const);
+  const mx = pts.reduce((n, p) => n + p[0], 0) / pts.length;
+  const my = pts.reduce((n, p) => n + p[1], 0) / pts.length;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of pts) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  if (den === 0) return { slope: Number.NaN, se: Number.NaN };
+  const slope = num / den;
+  const residuals = pts.reduce((n, [x, y]) => n + (y - my - slope * (x - mx)) ** 2, 0);
+  return { slope, se: Math.sqrt(residuals / (pts.length - 2) / den) };
+}
+const slope = (xs: readonly StormSample[]) => fit(xs).slope;
+
+/**
+ * Second-half slopes below this many MiB per million spans are described as flat (reported, not
+ * asserted): about 5 bytes per distinct id, where anything kept per id (a map entry and its key
+ * string) would be 50–100 bytes or more. RSS moves by a few MiB as V8 resizes its heap, which is
+ * why a slope near zero can come out negative.
+ */
+const FLAT_MIB_PER_M = 5;
+
+function stormSection(run: BenchRun): string[] {
+  const s = run.storm;
+  if (!s) return [];
+  const total = s.samples[s.samples.length - 1]?.spans ?? 0;
+  /** The first reading at or past `share` of the spans. */
+  const at = (share: number) =>
+    s.samples.find((x) => x.spans >= share * total) ?? s.samples[s.samples.length - 1];
+  const shares = [0.1, 0.25, 0.5, 0.75, 1];
+  const points = shares.map(at);
+  const firstHalf = s.samples.filter((x) => x.spans <= total / 2);
+  const secondHalf = s.samples.filter((x) => x.spans >= total / 2);
+  const whole = slope(s.samples.filter((x) => x.spans > 0));
+  const { slope: second, se } = fit(secondHalf);
+  const old = (x: StormSample) => x.oldSpaceUsedBytes;
+  const heap = (x: StormSample) => x.heapUsedBytes;
+  const oldSecond = fit(secondHalf, old);
+  const mid = at(0.5);
+  const last = s.samples[s.samples.length - 1];
+  const metrics = Object.entries(s.series).sort((x, y) => x[0].localeCompare(y[0]));
+  const maxSeries = Math.max(...metrics.map(([, v]) => v));
+  const limit = MAX_SERIES_PER_METRIC + 1;
+  // Flat: below the threshold; or not distinguishable from it (within two standard errors) in this run.
+  const flat = second < FLAT_MIB_PER_M ? 'flat' : second - 2 * se < FLAT_MIB_PER_M ? 'noise' : 'grows';
+  return [
+    '#### Cardinality storm',
+    '',
+    `The llmobs processor with \`llm_cost\` and \`llm_metrics\` keyed by \`user.id\` (\`dimensions: [{ name: user.id }]\`, \`max_series_per_metric: ${MAX_SERIES_PER_METRIC}\`), started afresh and fed ${int(s.rate)} spans/s (open loop, no warm-up) in requests of ${int(run.options.stormBodyBytes)} bytes whose LLM spans each carry a \`user.id\` never sent before: ${int(s.spansDelivered)} spans in ${f(s.load.elapsedMs / 1000, 0)} s, **${int(s.load.idsAccepted)} distinct \`user.id\` values**. RSS (VmRSS) read every second; ${f(s.cpuSeconds, 1)} CPU-seconds, ${f((s.cpuSeconds * 1e6) / Math.max(s.spansDelivered, 1), 2)} µs per span (${pct(s.cpuSeconds / s.wallSeconds)} of the target's core); responses ${responses(s.load)}, ${int(s.load.lateSends)} sends more than 5 ms late; the sink received every span accepted (${s.problems.length === 0 ? 'checked' : '**see the problems**'}), ${int(s.sampled.pricedSpans)} of ${int(s.sampled.llmSpans)} sampled LLM spans priced.`,
+    '',
+    `| share of the run (spans delivered) | before the load | ${shares.map((x) => `${x * 100} %`).join(' | ')} | after the next flush |`,
+    `|---|---:|${shares.map(() => '---:|').join('')}---:|`,
+    `| spans delivered | 0 | ${points.map((p) => int(p?.spans ?? Number.NaN)).join(' | ')} | ${int(total)} |`,
+    `| **RSS, MiB** | ${f(s.startRssBytes / MiB, 0)} | ${points.map((p) => f((p?.rssBytes ?? Number.NaN) / MiB, 0)).join(' | ')} | ${f(s.afterFlushRssBytes / MiB, 0)} |`,
+    `| V8 heap used, MiB | | ${points.map((p) => f((p?.heapUsedBytes ?? Number.NaN) / MiB, 0)).join(' | ')} | |`,
+    `| of which old space, MiB | | ${points.map((p) => f((p?.oldSpaceUsedBytes ?? Number.NaN) / MiB, 0)).join(' | ')} | |`,
+    '',
+    '| slope (least squares over the 1 s readings), MiB per million spans | whole run | first half | **second half** (± standard error) |',
+    '|---|---:|---:|---:|',
+    `| **RSS** (${s.samples.length} readings) | ${f(whole, 1)} | ${f(slope(firstHalf), 1)} | **${f(second, 1)}** ± ${f(se, 1)} |`,
+    `| V8 heap used | ${f(fit(s.samples, heap).slope, 1)} | ${f(fit(firstHalf, heap).slope, 1)} | ${f(fit(secondHalf, heap).slope, 1)} ± ${f(fit(secondHalf, heap).se, 1)} |`,
+    `| V8 old space used | ${f(fit(s.samples, old).slope, 1)} | ${f(fit(firstHalf, old).slope, 1)} | ${f(oldSecond.slope, 1)} ± ${f(oldSecond.se, 1)} |`,
+    '',
+    `| series held at the end (\`llmobs_derived_metrics_series\`), by metric | series |`,
+    '|---|---:|',
+    ...metrics.map(([k, v]) => `| \`${k}\` | ${int(v)} |`),
+    '',
+    `${flat === 'flat' ? '**Memory stays flat under the storm.**' : flat === 'noise' ? '**Memory stays flat under the storm, within the noise of this run.**' : '**Memory still grows in the second half of the storm.**'} Over the second half (${int(mid?.spans ?? Number.NaN)} → ${int(last?.spans ?? Number.NaN)} spans) RSS went from ${f((mid?.rssBytes ?? Number.NaN) / MiB, 0)} to ${f((last?.rssBytes ?? Number.NaN) / MiB, 0)} MiB, a slope of ${f(second, 1)} ± ${f(se, 1)} MiB per million spans (described as flat below ${FLAT_MIB_PER_M}, about 5 bytes per distinct id, or within two standard errors of it; reported, not asserted); the first half, ${f(slope(firstHalf), 1)}, is the heap growing to its working size. The V8 old space, where anything retained per id would accumulate, went ${f(oldSecond.slope, 1)} ± ${f(oldSecond.se, 1)} MiB per million spans over the second half. Peak RSS ${f(s.peakRssBytes / MiB, 0)} MiB. Every derived metric holds ${maxSeries <= limit ? `at most ${int(maxSeries)} series (the limit of ${MAX_SERIES_PER_METRIC} plus the \`otel.metric.overflow\` series)` : `**up to ${int(maxSeries)} series, more than the ${int(limit)} the limit allows**`}.`,
     '',
   ];
 }

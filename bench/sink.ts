@@ -1,11 +1,14 @@
 // The downstream sink both targets export to: an OTLP/HTTP endpoint that counts requests, bytes and
 // spans (by walking the protobuf wire format, see otlp-wire.ts) and answers 200 with an empty body,
 // which is a valid empty ExportTraceServiceResponse. Runs in its own process so its CPU is never
-// charged to a target; `GET /stats` returns the counters as JSON.
+// charged to a target; `GET /stats` returns the counters as JSON. One request in SAMPLE_EVERY is also
+// decoded in full (with the processor's own codec) to count its LLM spans and those carrying a cost,
+// so a benchmark of the cost pipeline cannot silently measure a pipeline that priced nothing.
 //   node bench/sink.ts --port 4319
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { decodeRequest } from '../processors/src/otlp/codec.ts';
 import { countSpans } from './otlp-wire.ts';
 
 export interface SinkStats {
@@ -15,13 +18,46 @@ export interface SinkStats {
   readonly bytes: number;
   /** Requests whose body was not a readable ExportTraceServiceRequest. */
   readonly malformed: number;
+  /** The decoded sample: requests, their spans, LLM spans among them, and LLM spans with a cost amount. */
+  readonly sampledRequests: number;
+  readonly sampledSpans: number;
+  readonly sampledLlmSpans: number;
+  readonly sampledPricedSpans: number;
 }
+
+/** Every SAMPLE_EVERY-th request (the 1st, the 51st, ...) is decoded in full. */
+const SAMPLE_EVERY = 50;
+const LLM_KEY = 'gen_ai.operation.name';
+const COST_KEY = 'gen_ai.usage.cost.amount';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' } } });
 const port = Number(values.port ?? 0);
 const host = values.host ?? '127.0.0.1';
 
-const stats = { requests: 0, spans: 0, bytes: 0, malformed: 0 };
+const stats = {
+  requests: 0,
+  spans: 0,
+  bytes: 0,
+  malformed: 0,
+  sampledRequests: 0,
+  sampledSpans: 0,
+  sampledLlmSpans: 0,
+  sampledPricedSpans: 0,
+} satisfies SinkStats;
+
+function sample(body: Buffer): void {
+  const req = decodeRequest('traces', body, 'protobuf');
+  stats.sampledRequests++;
+  for (const rs of req.resourceSpans)
+    for (const ss of rs.scopeSpans)
+      for (const span of ss.spans) {
+        stats.sampledSpans++;
+        if (!span.attributes.some((kv) => kv.key === LLM_KEY)) continue;
+        stats.sampledLlmSpans++;
+        const cost = span.attributes.find((kv) => kv.key === COST_KEY)?.value?.doubleValue;
+        if (typeof cost === 'number' && cost > 0) stats.sampledPricedSpans++;
+      }
+}
 
 const server = createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/stats') {
@@ -41,6 +77,7 @@ const server = createServer((req, res) => {
       let body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
       stats.spans += countSpans(body);
+      if (stats.requests % SAMPLE_EVERY === 1) sample(body);
     } catch {
       stats.malformed++;
     }

@@ -8,6 +8,7 @@ import { freePorts } from '../test/harness/ports.ts';
 import { httpOk, ManagedProcess } from '../test/harness/process.ts';
 import { goTool } from '../test/harness/tools.ts';
 import { processName } from './proc-stats.ts';
+import type { SinkStats } from './sink.ts';
 
 /** The two processes compared; `ours` is the llmobs processor, `collector` the reference Collector. */
 export type TargetKind = 'ours' | 'collector';
@@ -16,6 +17,48 @@ export const TARGET_LABEL: Readonly<Record<TargetKind, string>> = {
   ours: 'llmobs processor',
   collector: 'OpenTelemetry Collector',
 };
+
+/**
+ * What the target's traces pipeline does. The Collector runs `passthrough` only; the others are the
+ * llmobs processor's own processors (see docs/benchmarks.md, "Cost and metrics").
+ */
+export type PipelineKind = 'passthrough' | 'reencode' | 'cost_metrics' | 'storm';
+
+export const PIPELINE_LABEL: Readonly<Record<PipelineKind, string>> = {
+  passthrough: 'pass-through',
+  reencode: 'llm_redaction, no entities, all keys allowed (re-encodes)',
+  cost_metrics: 'llm_cost + llm_metrics',
+  storm: 'llm_cost + llm_metrics by user.id',
+};
+
+/** How this working tree's processor can run the GenAI pipelines; decided once per run by {@link probeGenAi}. */
+export interface GenAiSetup {
+  /** The exporter of the `metrics/genai` pipeline: `prometheus` when registered, else `debug` (basic). */
+  readonly metricsExporter: 'prometheus' | 'debug';
+  /** True: `llm_cost: {}` prices from the built-in catalogue. False: it cannot load, so FALLBACK_PRICES. */
+  readonly builtinCatalogue: boolean;
+  /** Why a fallback was taken (the validator's first complaint), for the report. */
+  readonly notes: readonly string[];
+}
+
+/** OpenAI's list price of gpt-4o-mini, USD per million tokens: the one price used when the catalogue cannot load. */
+export const FALLBACK_PRICES = {
+  builtin_catalogue: false,
+  prices: [{ model: 'gpt-4o-mini', provider: 'openai', input: 0.15, cache_read: 0.075, output: 0.6 }],
+} as const;
+
+/**
+ * Pipeline (b): the cheapest data-changing processor this distribution has. `llm_redaction` declares
+ * that it changes data, so the exporter must encode the request again instead of forwarding the bytes
+ * received; with no entity selected no detector runs, and with every key allowed no attribute value is
+ * looked at: what is left is a walk over the keys, span and event names (timed by calibrate.ts).
+ */
+export const REENCODE_REDACTION = { entities: [], allowed_keys: ['*'] };
+
+/** Series per metric that llm_metrics keeps before folding new ones into the overflow series. */
+export const MAX_SERIES_PER_METRIC = 2000;
+const FLUSH_INTERVAL = '15s';
+export const FLUSH_INTERVAL_MS = 15_000;
 
 export interface Placement {
   /** `taskset -c` list for the target, or undefined to leave it unpinned. */
@@ -28,6 +71,8 @@ export interface RunningTarget {
   /** OTLP/HTTP traces URL of the target's receiver. */
   readonly tracesUrl: string;
   readonly configPath: string;
+  /** The target's own metrics (`service.telemetry.metrics`), Prometheus text format. */
+  readonly metricsUrl: string;
   readonly process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -41,18 +86,120 @@ export interface RunningTarget {
 export function pipelineConfig(
   sinkUrl: string,
   compression: 'none' | 'gzip',
-  ports: { grpc: number; http: number; health: number; metrics: number },
+  ports: { grpc: number; http: number; health: number; metrics: number; prometheus: number },
+  pipeline: PipelineKind = 'passthrough',
+  genai?: GenAiSetup,
 ): Record<string, unknown> {
+  const otlpHttp = { otlp_http: { endpoint: sinkUrl, compression } };
+  const common = { fileSink: false, selfMetrics: { level: 'normal' }, logLevel: 'info' } as const;
+  if (pipeline === 'passthrough')
+    return collectorConfig({ ...common, exporters: otlpHttp }, ports, undefined);
+  if (pipeline === 'reencode')
+    return collectorConfig(
+      { ...common, processors: { llm_redaction: REENCODE_REDACTION }, exporters: otlpHttp },
+      ports,
+      undefined,
+    );
+  if (!genai) throw new Error(`the ${pipeline} pipeline needs the GenAI setup (probeGenAi)`);
   return collectorConfig(
     {
-      fileSink: false,
-      exporters: { otlp_http: { endpoint: sinkUrl, compression } },
-      selfMetrics: { level: 'normal' },
-      logLevel: 'info',
+      ...common,
+      processors: genAiProcessors(genai, pipeline === 'storm'),
+      exporters: { ...otlpHttp, ...metricsExporter(genai, ports.prometheus) },
+      pipelines: {
+        traces: { processors: ['llm_cost', 'llm_metrics'], exporters: ['otlp_http'] },
+        'metrics/genai': { receivers: [], exporters: [genai.metricsExporter] },
+      },
     },
     ports,
     undefined,
   );
+}
+
+/** The `processors:` section of the GenAI pipelines; `byUser` adds the storm's user.id dimension. */
+export function genAiProcessors(
+  genai: Pick<GenAiSetup, 'builtinCatalogue'>,
+  byUser: boolean,
+): Record<string, unknown> {
+  return {
+    llm_cost: genai.builtinCatalogue ? {} : FALLBACK_PRICES,
+    llm_metrics: {
+      metrics_pipelines: ['metrics/genai'],
+      flush_interval: FLUSH_INTERVAL,
+      ...(byUser ? { dimensions: [{ name: 'user.id' }] } : {}),
+      cardinality: { max_series_per_metric: MAX_SERIES_PER_METRIC },
+    },
+  };
+}
+
+function metricsExporter(genai: Pick<GenAiSetup, 'metricsExporter'>, port: number): Record<string, unknown> {
+  return genai.metricsExporter === 'prometheus'
+    ? { prometheus: { endpoint: `127.0.0.1:${port}` } }
+    : { debug: { verbosity: 'basic' } };
+}
+
+/** `processors/src/main.ts validate` on `config`: undefined when valid, else the validator's first complaint. */
+function validate(dir: string, name: string, config: Record<string, unknown>): string | undefined {
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(path, yaml.dump(config, { noRefs: true, lineWidth: -1 }));
+  try {
+    execFileSync(
+      process.execPath,
+      [join(repoRoot, 'processors', 'src', 'main.ts'), 'validate', '--config', path],
+      { stdio: 'pipe', encoding: 'utf8', timeout: 60_000 },
+    );
+    return undefined;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    const text = `${e.stderr ?? ''}\n${e.stdout ?? ''}`;
+    const line = text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /^(Error|exporters\.|processors\.|service\.)/.test(l) || /invalid|unknown|ENOENT/.test(l));
+    return line ?? e.message.split('\n')[0] ?? 'invalid';
+  }
+}
+
+/**
+ * What the working tree's processor accepts, asked of its own validator: whether the built-in price
+ * catalogue loads (`llm_cost: {}`), and whether a `prometheus` exporter is registered. Other engineers
+ * finish both while this benchmark exists, so it takes what is there and the report says which.
+ */
+export function probeGenAi(dir: string): GenAiSetup {
+  const ports = { grpc: 1, http: 2, health: 3, metrics: 4, prometheus: 5 };
+  const base = { fileSink: false, selfMetrics: { level: 'normal' }, logLevel: 'info' } as const;
+  const sink = { otlp_http: { endpoint: 'http://127.0.0.1:6', compression: 'none' } };
+  const notes: string[] = [];
+  const catalogue = validate(
+    dir,
+    'probe-catalogue',
+    collectorConfig({ ...base, processors: { llm_cost: {} }, exporters: sink }, ports, undefined),
+  );
+  if (catalogue) notes.push(`\`llm_cost: {}\` is refused (${catalogue})`);
+  const genai = { builtinCatalogue: catalogue === undefined, metricsExporter: 'prometheus' } as const;
+  const prometheus = validate(
+    dir,
+    'probe-prometheus',
+    collectorConfig(
+      {
+        ...base,
+        processors: genAiProcessors(genai, false),
+        exporters: { ...sink, ...metricsExporter(genai, 7) },
+        pipelines: {
+          traces: { processors: ['llm_cost', 'llm_metrics'], exporters: ['otlp_http'] },
+          'metrics/genai': { receivers: [], exporters: ['prometheus'] },
+        },
+      },
+      ports,
+      undefined,
+    ),
+  );
+  if (prometheus) notes.push(`the \`prometheus\` exporter is refused (${prometheus})`);
+  return {
+    builtinCatalogue: genai.builtinCatalogue,
+    metricsExporter: prometheus ? 'debug' : 'prometheus',
+    notes,
+  };
 }
 
 export interface StartTargetOptions {
@@ -62,21 +209,40 @@ export interface StartTargetOptions {
   readonly sinkUrl: string;
   readonly compression: 'none' | 'gzip';
   readonly placement: Placement;
+  /** The traces pipeline; `passthrough` unless told (the only one the Collector runs). */
+  readonly pipeline?: PipelineKind;
+  /** Needed for the cost_metrics and storm pipelines. */
+  readonly genai?: GenAiSetup;
   /** For `ours`: write a V8 CPU profile into this folder when the process exits. */
   readonly cpuProfileDir?: string;
 }
 
 export async function startTarget(o: StartTargetOptions): Promise<RunningTarget> {
   const otelcol = o.kind === 'collector' ? await goTool('otelcol') : undefined;
+  const pipeline = o.pipeline ?? 'passthrough';
+  if (otelcol && pipeline !== 'passthrough')
+    throw new Error(`the Collector runs pass-through only, not ${pipeline}`);
   for (let attempt = 1; ; attempt++) {
-    const [grpc, http, health, metrics] = (await freePorts(4)) as [number, number, number, number];
+    const [grpc, http, health, metrics, prometheus] = (await freePorts(5)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const configPath = join(o.dir, `${o.name}.yaml`);
     writeFileSync(
       configPath,
-      yaml.dump(pipelineConfig(o.sinkUrl, o.compression, { grpc, http, health, metrics }), {
-        noRefs: true,
-        lineWidth: -1,
-      }),
+      yaml.dump(
+        pipelineConfig(
+          o.sinkUrl,
+          o.compression,
+          { grpc, http, health, metrics, prometheus },
+          pipeline,
+          o.genai,
+        ),
+        { noRefs: true, lineWidth: -1 },
+      ),
     );
     const command = otelcol
       ? [otelcol, `--config=${configPath}`]
@@ -113,6 +279,7 @@ export async function startTarget(o: StartTargetOptions): Promise<RunningTarget>
       pid,
       tracesUrl: `http://127.0.0.1:${http}/v1/traces`,
       configPath,
+      metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
       process: proc,
       stop: () => proc.stop(20_000),
     };
@@ -122,7 +289,7 @@ export async function startTarget(o: StartTargetOptions): Promise<RunningTarget>
 export interface RunningSink {
   readonly pid: number;
   readonly url: string;
-  stats(): Promise<{ requests: number; spans: number; bytes: number; malformed: number }>;
+  stats(): Promise<SinkStats>;
   stop(): Promise<void>;
 }
 
@@ -138,7 +305,7 @@ export async function startSink(dir: string): Promise<RunningSink> {
   const stats = async () => {
     const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(5_000) });
     if (!res.ok) throw new Error(`sink stats: HTTP ${res.status}`);
-    return (await res.json()) as { requests: number; spans: number; bytes: number; malformed: number };
+    return (await res.json()) as SinkStats;
   };
   await proc.waitUntil(async () => (await stats()).requests >= 0, 'the sink to listen', 15_000);
   const pid = proc.pid;
