@@ -1,6 +1,6 @@
 /** Shared helpers of the redaction tests (not used by the processor itself). */
 import pino from 'pino';
-import type { Consumer, CreateSettings } from '../../component/component.ts';
+import type { CreateSettings } from '../../component/component.ts';
 import { encodeRequest } from '../../otlp/codec.ts';
 import type { RequestBySignal } from '../../otlp/model.ts';
 import type { Signal } from '../../otlp/schema.ts';
@@ -41,13 +41,4 @@ export function settings(id = 'llm_redaction'): CreateSettings & { telemetry: Se
   return { id, logger: pino({ level: 'silent' }), telemetry: new SelfTelemetry({ processMetrics: false }) };
 }
 
-/** A consumer that keeps what it is given. */
-export function sink<S extends Signal>(): Consumer<S> & { received: RequestBySignal[S][] } {
-  const received: RequestBySignal[S][] = [];
-  return {
-    received,
-    async consume(data) {
-      received.push(data);
-    },
-  };
-}
+export { sink } from '../../testing/components.ts';

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import type { Component, Consumer, CreateSettings } from '../../component/component.ts';
 import { BackpressureError } from '../../component/errors.ts';
+import { close, listen } from '../http-server.ts';
 import { type Feedback, feedbackSpans, parseFeedback } from './feedback.ts';
 
 export interface FeedbackReceiverConfig {
@@ -84,27 +85,13 @@ export class FeedbackReceiver implements Component {
     });
     const server = createServer(app);
     this.#server = server;
-    const { host, port } = this.#cfg;
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', (err) =>
-        reject(new Error(`llm_feedback receiver cannot listen on ${host}:${port}: ${err.message}`)),
-      );
-      server.listen(port, host);
-    });
+    await listen(server, this.#cfg.host, this.#cfg.port, 'llm_feedback receiver');
   }
 
   async shutdown(deadline: number): Promise<void> {
     const s = this.#server;
     if (!s) return;
     this.#server = undefined;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => s.closeAllConnections(), Math.max(deadline - Date.now(), 0));
-      s.close(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      s.closeIdleConnections();
-    });
+    await close(s, deadline);
   }
 }

@@ -5,6 +5,7 @@ import { gunzip, inflate } from 'node:zlib';
 import express, { type Request, type Response } from 'express';
 import { CONTENT_TYPE, type Encoding, encodeResponse, encodeStatus, encodingOf } from '../../otlp/codec.ts';
 import type { Signal } from '../../otlp/schema.ts';
+import { close, listen } from '../http-server.ts';
 import type { SignalConsumers } from './consumers.ts';
 import { type ExportContext, handleExport } from './handle.ts';
 
@@ -185,15 +186,7 @@ export class OtlpHttpServer {
     server.keepAliveTimeout = 60_000;
     server.headersTimeout = 65_000;
     this.#server = server;
-    const { host, port } = this.#o;
-    // Not events.once(server, 'listening'): that also rejects on 'error', with the bare error, first.
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', (err) =>
-        reject(new Error(`otlp receiver cannot listen on ${host}:${port}: ${err.message}`)),
-      );
-      server.listen(port, host);
-    });
+    await listen(server, this.#o.host, this.#o.port, 'otlp receiver');
   }
 
   /** Stops listening; requests in flight may finish until `deadline` (epoch ms), then connections are cut. */
@@ -202,14 +195,6 @@ export class OtlpHttpServer {
     if (!s) return;
     this.#server = undefined;
     this.#closing = true;
-    await new Promise<void>((resolve) => {
-      // Without this, one client holding a connection open would hold up a reload or the exit for good.
-      const timer = setTimeout(() => s.closeAllConnections(), Math.max(deadline - Date.now(), 0));
-      s.close(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      s.closeIdleConnections();
-    });
+    await close(s, deadline);
   }
 }
