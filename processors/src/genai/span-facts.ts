@@ -60,10 +60,9 @@ export function factsOf(span: Span): SpanFacts | undefined {
 
 /** Records a fact a processor has just written onto the span (e.g. llm_cost's cost amount). */
 export function noteFact(span: Span, fact: Fact, value: AnyValue): void {
-  const s = span as WithFacts;
-  const facts = s[FACTS];
+  // Only a span whose facts were read holds a cache to update; any other reads the attribute itself.
+  const facts = (span as WithFacts)[FACTS];
   if (facts) facts[fact] = value;
-  else s[FACTS] = { [fact]: value };
 }
 
 export function forgetFacts(span: Span): void {
