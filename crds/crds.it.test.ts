@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as yaml from 'js-yaml';
+import { effectiveConfig, policiesFor } from '../operator/src/manifests/effective.ts';
+import type { LLMObservability, LLMObservabilityPolicy } from '../operator/src/manifests/resources.ts';
 import { type ControlPlane, startControlPlane } from '../test/harness/control-plane.ts';
 import { type KubeObject, kubeApply, kubeRequest } from '../test/harness/kube-apply.ts';
 
@@ -69,6 +71,97 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
     }
     const applied = await kubeApply(cp, docs);
     assert.equal(applied.length, docs.length);
+  });
+
+  /** Every example object as the apiserver stores it (defaults applied), by kind. */
+  async function storedExamples(): Promise<{
+    resources: (LLMObservability & { metadata: { name: string; namespace: string } })[];
+    policies: LLMObservabilityPolicy[];
+    namespaceLabels: Map<string, Record<string, string>>;
+  }> {
+    const docs = yamlFiles(examplesDir).flatMap((f) => yaml.loadAll(readFileSync(f, 'utf8')) as KubeObject[]);
+    const stored = await kubeApply(cp, docs);
+    const namespaceLabels = new Map<string, Record<string, string>>();
+    for (const o of stored.filter((o) => o.kind === 'Namespace'))
+      namespaceLabels.set(o.metadata.name, (o.metadata as { labels?: Record<string, string> }).labels ?? {});
+    return {
+      resources: stored.filter((o) => o.kind === 'LLMObservability') as unknown as (LLMObservability & {
+        metadata: { name: string; namespace: string };
+      })[],
+      policies: stored.filter(
+        (o) => o.kind === 'LLMObservabilityPolicy',
+      ) as unknown as LLMObservabilityPolicy[],
+      namespaceLabels,
+    };
+  }
+
+  test('the examples include the backends and setups of issue #7, as the CRD stores them', async () => {
+    const { resources } = await storedExamples();
+    const exporters = resources.flatMap((r) =>
+      (r.spec?.exporters ?? []).map((e) => ({ resource: r, exporter: e })),
+    );
+    // Datadog through the Agent's OTLP receiver, from a gateway: gRPC, plaintext in the cluster, every signal.
+    const agent = exporters.find(
+      (x) =>
+        x.exporter.endpoint === 'datadog-agent.datadog:4317' &&
+        x.resource.spec?.processor?.mode === 'gateway',
+    );
+    assert.ok(agent, 'a gateway exporting to datadog-agent.datadog:4317');
+    assert.equal(agent.exporter.protocol, 'grpc');
+    assert.equal(agent.exporter.insecure, true);
+    assert.deepEqual(agent.exporter.signals, ['traces', 'metrics', 'logs']);
+    // Datadog's OTLP traces intake: http/protobuf, traces only, the API key from a Secret, dd-otlp-source.
+    const intake = exporters.find((x) => x.exporter.headers?.some((h) => h.name === 'dd-api-key'));
+    assert.ok(intake, 'an exporter with a dd-api-key header');
+    assert.equal(intake.exporter.protocol, 'http/protobuf');
+    assert.match(intake.exporter.endpoint, /^https:\/\//);
+    assert.deepEqual(intake.exporter.signals, ['traces']);
+    const headers = Object.fromEntries((intake.exporter.headers ?? []).map((h) => [h.name, h]));
+    assert.deepEqual(headers['dd-api-key']?.secretKeyRef, { name: 'datadog-api-key', key: 'api-key' });
+    assert.equal(headers['dd-api-key']?.value, undefined, 'the key is never written in the resource');
+    assert.equal(headers['dd-otlp-source']?.value, 'llmobs');
+    // Jaeger, traces only.
+    const jaeger = exporters.find((x) => /jaeger/.test(x.exporter.endpoint));
+    assert.ok(jaeger);
+    assert.deepEqual(jaeger.exporter.signals, ['traces']);
+    // A regulated namespace: sidecar, no content, every redaction entity the CRD knows.
+    type Crd = {
+      spec: {
+        versions: {
+          schema: {
+            openAPIV3Schema: {
+              properties: {
+                spec: {
+                  properties: { redaction: { properties: { entities: { items: { enum: string[] } } } } };
+                };
+              };
+            };
+          };
+        }[];
+      };
+    };
+    const crd = yaml.load(readFileSync(join(here, 'llmobs.dev_llmobservabilities.yaml'), 'utf8')) as Crd;
+    const entityEnum =
+      crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties.redaction.properties.entities
+        .items.enum ?? [];
+    assert.ok(entityEnum.length >= 8);
+    const regulated = resources.find(
+      (r) => r.spec?.processor?.mode === 'sidecar' && r.spec?.contentCapture === 'none',
+    );
+    assert.ok(regulated, 'a sidecar resource capturing no content');
+    assert.deepEqual([...(regulated.spec?.redaction?.entities ?? [])].sort(), [...entityEnum].sort());
+  });
+
+  test('every example LLMObservability meets the example policies that select its namespace', async () => {
+    const { resources, policies, namespaceLabels } = await storedExamples();
+    let governed = 0;
+    for (const r of resources) {
+      const selecting = policiesFor(policies, namespaceLabels.get(r.metadata.namespace) ?? {});
+      governed += selecting.length > 0 ? 1 : 0;
+      const { violations } = effectiveConfig(r, selecting);
+      assert.deepEqual(violations, [], `${r.metadata.namespace}/${r.metadata.name}`);
+    }
+    assert.ok(governed >= 1, 'at least one example runs under an example policy');
   });
 
   test('defaults make an empty spec safe: no content, gateway, full sampling, redaction on, cost on', async () => {

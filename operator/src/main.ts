@@ -48,6 +48,9 @@ const USAGE = `usage: llmobs-operator [flags]
   --webhook-service NAME                 Service the apiserver calls the webhooks through (default llmobs-webhook)
   --webhook-url URL                      call the webhooks at this URL instead (out of cluster)
   --webhook-secret NAME                  Secret holding the webhook CA and certificate (default llmobs-webhook-tls)
+  --webhook-cert-dir DIR                 serve tls.crt / tls.key from DIR (a mounted cert-manager or user Secret),
+                                         reloaded when they change; no Secret, webhook configuration or caBundle
+                                         is written (instead of --webhook-secret)
   --mutating-webhook-configuration NAME  (default llmobs)
   --validating-webhook-configuration NAME  keep its caBundle current (default: none)
   --excluded-namespaces A,B              never injected (kube-system always)
@@ -130,12 +133,6 @@ async function main(argv: string[]): Promise<number> {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   });
-  if (values['webhook-cert-dir']) {
-    log.fatal(
-      '--webhook-cert-dir (cert-manager mode) is not supported yet; use the self-managed certificate (--webhook-secret)',
-    );
-    return 2;
-  }
   const namespace = str('namespace') || process.env.POD_NAMESPACE || 'llmobs-system';
   const kc: KubeConfigType = new KubeConfig();
   if (values.kubeconfig) kc.loadFromFile(str('kubeconfig'));
@@ -238,6 +235,7 @@ async function main(argv: string[]): Promise<number> {
   // Webhooks: served by every replica, leader or not.
   const version = await kc.makeApiClient(VersionApi).getCode();
   const webhookUrl = values['webhook-url'] ? str('webhook-url') : undefined;
+  const certDir = values['webhook-cert-dir'] ? str('webhook-cert-dir') : undefined;
   const webhook = await startInjectionWebhook({
     kc,
     configSource,
@@ -256,6 +254,16 @@ async function main(argv: string[]): Promise<number> {
     webhook: webhookUrl
       ? { name: str('mutating-webhook-configuration'), url: webhookUrl }
       : { name: str('mutating-webhook-configuration'), service: { namespace, name: str('webhook-service') } },
+    ...(certDir
+      ? {
+          certDir: {
+            dir: certDir,
+            dialedName: webhookUrl
+              ? new URL(webhookUrl).hostname
+              : `${str('webhook-service')}.${namespace}.svc`,
+          },
+        }
+      : {}),
     port: Number(str('webhook-port')),
     ...(webhookUrl ? { host: new URL(webhookUrl).hostname } : {}),
     logger: log.child({ component: 'webhook' }),
@@ -298,7 +306,12 @@ async function main(argv: string[]): Promise<number> {
   const synced = await Promise.all(informers.map((i) => i.waitForSync(abort.signal)));
   ready = synced.every(Boolean);
   log.info(
-    { namespace, webhook: webhook.server.url, leaderElect: values['leader-elect'] === true },
+    {
+      namespace,
+      webhook: webhook.server.url,
+      webhookTls: certDir ? `directory ${certDir}` : `Secret ${str('webhook-secret')}`,
+      leaderElect: values['leader-elect'] === true,
+    },
     'operator started',
   );
 

@@ -1,20 +1,29 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 import * as yaml from 'js-yaml';
 import { GENAI_METRICS_PORT_NAME, gatewayLabels } from '../../operator/src/manifests/gateway.ts';
 import { PROCESSOR_PORTS } from '../../operator/src/manifests/processor-config.ts';
+import { repoRoot } from '../harness/cache.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { helm } from '../harness/helm.ts';
 import { type KubeObject, kubeApply, kubeRequest } from '../harness/kube-apply.ts';
 import { type Kwok, startKwok } from '../harness/kwok.ts';
+import { type CertificateAuthority, type CertKeyPair, createCA, issueCert } from '../harness/pki.ts';
+import { freePorts } from '../harness/ports.ts';
+import { httpOk, ManagedProcess } from '../harness/process.ts';
 import {
   chartCrdsDir,
   chartDir,
   ciValuesFiles,
   fixturesDir,
   readYaml,
+  repoCrdsDir,
   type Values,
   yamlNames,
 } from './chart.ts';
@@ -275,6 +284,28 @@ async function apiserverCounter(
   return sum;
 }
 
+interface CrdDoc extends KubeObject {
+  readonly metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  readonly spec: {
+    versions: {
+      name: string;
+      additionalPrinterColumns: { name: string; type: string; jsonPath: string }[];
+      schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, Values> } } } };
+    }[];
+  };
+}
+
+const crdPath = (name: string) => `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`;
+
+/** Kinds of the objects of the release's manifest (what helm owns), per `helm get manifest`. */
+async function manifestKinds(kubeconfig: string): Promise<string[]> {
+  const { stdout } = await helm(['get', 'manifest', RELEASE, '--namespace', NS], { kubeconfig });
+  return yaml
+    .loadAll(stdout)
+    .filter((d): d is KubeObject => d !== null && typeof d === 'object')
+    .map((o) => o.kind);
+}
+
 async function waitEstablished(cp: ControlPlane, name: string): Promise<void> {
   await waitFor(`CRD ${name} Established`, async () => {
     const res = await getJson<{ status?: { conditions?: { type: string; status: string }[] } }>(
@@ -304,10 +335,12 @@ describe('the default render', () => {
     objs = await render();
   });
 
-  test('holds the operator, its RBAC, the Services, the webhooks and a PDB, and no CRD (helm installs crds/)', () => {
+  test('holds the CRDs, the operator, its RBAC, the Services, the webhooks and a PDB', () => {
     assert.deepEqual(kinds(objs), [
       'ClusterRole',
       'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'MutatingWebhookConfiguration',
       'PodDisruptionBudget',
@@ -439,6 +472,47 @@ describe('the default render', () => {
   });
 });
 
+describe('the CRDs the chart renders (crds.install, crds.keep)', () => {
+  type Crd = KubeObject & {
+    metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec: Values;
+  };
+  const crdsOf = (objs: readonly KubeObject[]) =>
+    objs.filter((o): o is Crd => o.kind === 'CustomResourceDefinition');
+
+  test('are crds/*.yaml as written, with the chart’s labels and helm.sh/resource-policy: keep', async () => {
+    const rendered = crdsOf(await render());
+    const sources = yamlNames(repoCrdsDir).map((n) => readYaml(join(repoCrdsDir, n)) as Crd);
+    assert.deepEqual(rendered.map((c) => c.metadata.name).sort(), sources.map((c) => c.metadata.name).sort());
+    for (const source of sources) {
+      const crd = rendered.find((c) => c.metadata.name === source.metadata.name);
+      assert.ok(crd);
+      assert.equal(crd.apiVersion, source.apiVersion);
+      assert.deepEqual(
+        crd.spec,
+        source.spec,
+        `${source.metadata.name}: the spec went through helm unchanged`,
+      );
+      assert.deepEqual(crd.metadata.annotations, { 'helm.sh/resource-policy': 'keep' });
+      assert.equal(crd.metadata.labels?.['app.kubernetes.io/component'], 'crd');
+      assert.equal(crd.metadata.labels?.['app.kubernetes.io/part-of'], 'llmobs');
+      assert.equal(crd.metadata.labels?.['app.kubernetes.io/instance'], RELEASE);
+    }
+  });
+
+  test('crds.keep=false renders them without the keep policy; crds.install=false renders none', async () => {
+    const unkept = crdsOf(await render(undefined, ['--set', 'crds.keep=false']));
+    assert.equal(unkept.length, CRD_NAMES.length);
+    for (const crd of unkept) assert.equal(crd.metadata.annotations, undefined);
+    const none = await render(undefined, ['--set', 'crds.install=false']);
+    assert.deepEqual(crdsOf(none), []);
+    assert.deepEqual(
+      kinds(none),
+      kinds(await render()).filter((k) => k !== 'CustomResourceDefinition'),
+    );
+  });
+});
+
 describe('the scenario renders', () => {
   const ci = (name: string) => join(chartDir, 'ci', `${name}-values.yaml`);
 
@@ -480,7 +554,7 @@ describe('the scenario renders', () => {
   test('cert-manager with an existing ClusterIssuer creates no Issuer', async () => {
     const objs = await render(ci('cert-manager'), [
       '--set',
-      'webhook.certManager.issuerRef.name=corp-ca,webhook.certManager.issuerRef.kind=ClusterIssuer',
+      'webhook.tls.certManager.issuerRef.name=corp-ca,webhook.tls.certManager.issuerRef.kind=ClusterIssuer',
     ]);
     assert.ok(!objs.some((o) => o.kind === 'Issuer'));
     const cert = find<KubeObject & { spec: { issuerRef: Values } }>(objs, 'Certificate');
@@ -489,6 +563,61 @@ describe('the scenario renders', () => {
       kind: 'ClusterIssuer',
       group: 'cert-manager.io',
     });
+  });
+
+  test('tls-secret: the user’s Secret mounted and served, its CA in both caBundles, no cert-manager objects and no Secret or caBundle rights', async () => {
+    const file = ci('tls-secret');
+    const objs = await render(file);
+    const tls = (((readYaml(file) as Values).webhook as Values).tls as Values).secret as Values;
+    const pem = String(tls.caBundle);
+    assert.match(pem, /^-----BEGIN CERTIFICATE-----\n/);
+    const caBundle = Buffer.from(pem).toString('base64');
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      const cfg = find<WebhookConfiguration>(objs, kind);
+      assert.equal(cfg.webhooks[0]?.clientConfig.caBundle, caBundle, kind);
+      assert.equal(cfg.metadata.annotations, undefined, `${kind}: no CA injection`);
+    }
+    assert.ok(!objs.some((o) => o.kind === 'Certificate' || o.kind === 'Issuer'));
+    const c = operatorContainer(objs);
+    assert.ok(c.args?.includes('--webhook-cert-dir=/var/run/llmobs/webhook-certs'));
+    assert.ok(!c.args?.some((a) => a.startsWith('--webhook-secret')));
+    assert.deepEqual(
+      c.volumeMounts?.map((m) => m.mountPath),
+      ['/tmp', '/var/run/llmobs/webhook-certs'],
+    );
+    const volume = find<Deployment>(objs, 'Deployment').spec.template.spec.volumes?.find(
+      (v) => v.name === 'webhook-cert',
+    );
+    assert.deepEqual(volume?.secret, { secretName: String(tls.name), defaultMode: 0o440 });
+    // The same volume in the other mounted mode, with the same mode bits.
+    const cm = find<Deployment>(await render(ci('cert-manager')), 'Deployment').spec.template.spec.volumes;
+    assert.deepEqual(cm?.find((v) => v.name === 'webhook-cert')?.secret, {
+      secretName: `${RELEASE}-webhook-tls`,
+      defaultMode: 0o440,
+    });
+    assert.deepEqual(
+      find<KubeObject & { rules: PolicyRule[] }>(objs, 'ClusterRole').rules,
+      EXPECTED_CLUSTER_RULES.slice(0, -1),
+    );
+    assert.deepEqual(find<KubeObject & { rules: PolicyRule[] }>(objs, 'Role').rules, LEASE_RULES);
+
+    // The same CA given already in base64 renders the same caBundle.
+    const fromBase64 = await render(file, ['--set', `webhook.tls.secret.caBundle=${caBundle}`]);
+    assert.equal(
+      find<WebhookConfiguration>(fromBase64, 'MutatingWebhookConfiguration').webhooks[0]?.clientConfig
+        .caBundle,
+      caBundle,
+    );
+  });
+
+  test('tls-secret: helm refuses the mode without the Secret’s name, naming the key', async () => {
+    await assert.rejects(
+      render(undefined, [
+        '--set',
+        'webhook.tls.mode=secret,webhook.tls.secret.caBundle=-----BEGIN CERTIFICATE-----',
+      ]),
+      /at '\/webhook\/tls\/secret\/name': minLength: got 0, want 1/,
+    );
   });
 
   test('without LLMObservability validation: no ValidatingWebhookConfiguration and no flag naming one', async () => {
@@ -677,8 +806,8 @@ describe('the rendered objects on a real kube-apiserver', () => {
 
   before(async () => {
     cp = await startControlPlane();
-    // Dry-runs need the kinds to exist: the chart's CRDs (helm installs them before the templates) and
-    // stand-ins for the optional cert-manager and prometheus-operator ones.
+    // Dry-runs need the kinds to exist: the chart's CRDs (as on an upgrade: the default policy needs its kind
+    // served) and stand-ins for the optional cert-manager and prometheus-operator ones.
     const crdFiles = [
       ...yamlNames(chartCrdsDir).map((n) => join(chartCrdsDir, n)),
       join(fixturesDir, 'third-party-crds.yaml'),
@@ -701,9 +830,20 @@ describe('the rendered objects on a real kube-apiserver', () => {
       const objs = await render(file);
       assert.ok(objs.length >= 10, `${basename(file)} rendered ${objs.length} objects`);
       for (const obj of objs) {
-        const path = `${await pathOf(cp, obj, false)}?dryRun=All&fieldValidation=Strict&fieldManager=chart-test`;
-        const res = await kubeRequest(cp, 'POST', path, JSON.stringify(obj));
-        assert.equal(res.status, 201, `${basename(file)}: ${obj.kind}/${obj.metadata.name}: ${res.body}`);
+        const query = 'dryRun=All&fieldValidation=Strict&fieldManager=chart-test';
+        // The CRDs exist already (the policy needs its kind): they are dry-run as an apply over them.
+        const res =
+          obj.kind === 'CustomResourceDefinition'
+            ? await kubeRequest(
+                cp,
+                'PATCH',
+                `${await pathOf(cp, obj)}?${query}&force=true`,
+                JSON.stringify(obj),
+                'application/apply-patch+yaml',
+              )
+            : await kubeRequest(cp, 'POST', `${await pathOf(cp, obj, false)}?${query}`, JSON.stringify(obj));
+        const ok = obj.kind === 'CustomResourceDefinition' ? 200 : 201;
+        assert.equal(res.status, ok, `${basename(file)}: ${obj.kind}/${obj.metadata.name}: ${res.body}`);
       }
       // Nothing was created.
       const dep = await getJson(cp, `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`);
@@ -743,9 +883,38 @@ describe('the chart on a real control plane', () => {
     await cp?.stop();
   });
 
+  test('on a cluster without the CRDs, refused installs (the default policy with them, bad values) create nothing', async () => {
+    await assert.rejects(
+      helm(['install', RELEASE, chartDir, '--namespace', NS, '--set', 'defaultPolicy.enabled=true'], {
+        kubeconfig,
+      }),
+      (err: Error) => {
+        assert.match(
+          err.message,
+          /defaultPolicy\.enabled: this cluster does not serve LLMObservabilityPolicy yet/,
+        );
+        assert.match(err.message, /helm upgrade --reuse-values --set defaultPolicy\.enabled=true/);
+        return true;
+      },
+    );
+    // Values are checked before anything is applied; helm's crds/ folder used to be installed even so.
+    await assert.rejects(
+      helm(
+        ['install', RELEASE, chartDir, '--namespace', NS, '--values', join(fixturesDir, 'bad-values.yaml')],
+        {
+          kubeconfig,
+        },
+      ),
+      /values don't meet the specifications of the schema/,
+    );
+    const { stdout } = await helm(['list', '--all', '--namespace', NS, '--output', 'json'], { kubeconfig });
+    assert.deepEqual(JSON.parse(stdout), []);
+    for (const name of CRD_NAMES) assert.equal((await getJson(cp, crdPath(name))).status, 404, name);
+  });
+
   test('helm install creates the CRDs, the operator running on kwok nodes, its Services, RBAC and webhooks', async () => {
     for (const name of CRD_NAMES) {
-      const res = await getJson(cp, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+      const res = await getJson(cp, crdPath(name));
       assert.equal(res.status, 404, 'the CRDs come from the chart');
     }
     const { stdout } = await helm(
@@ -757,7 +926,19 @@ describe('the chart on a real control plane', () => {
     assert.match(stdout, /STATUS: deployed/);
     assert.match(stdout, new RegExp(`kubectl -n ${NS} rollout status deployment/${RELEASE}-operator`));
 
-    for (const name of CRD_NAMES) await waitEstablished(cp, name);
+    for (const name of CRD_NAMES) {
+      await waitEstablished(cp, name);
+      // Release objects (helm upgrades them), kept on uninstall.
+      const crd = await get<CrdDoc>(cp, crdPath(name));
+      assert.equal(crd.metadata.annotations?.['helm.sh/resource-policy'], 'keep', name);
+      assert.equal(crd.metadata.annotations?.['meta.helm.sh/release-name'], RELEASE, name);
+      assert.equal(crd.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm', name);
+    }
+    assert.equal(
+      (await manifestKinds(kubeconfig)).filter((k) => k === 'CustomResourceDefinition').length,
+      CRD_NAMES.length,
+    );
+    assert.match(stdout, /CRDs: part of this release, so `helm upgrade` upgrades them\. They are kept/);
 
     const dep = await get<Deployment>(cp, `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`);
     assert.equal(dep.status?.availableReplicas, 2);
@@ -1051,7 +1232,106 @@ describe('the chart on a real control plane', () => {
     }
   });
 
-  test('helm uninstall removes every chart object but the CRDs, which keep their resources', async () => {
+  test('helm upgrade upgrades the CRDs: a chart whose CRD gains an optional field and a printer column changes the live one, and the released chart changes it back', async () => {
+    const name = 'llmobservabilities.llmobs.dev';
+    const before = await get<CrdDoc & { metadata: { uid: string } }>(cp, crdPath(name));
+    // The next chart version, as a copy whose CRD has one more optional field and printer column.
+    const newer = mkdtempSync(join(tmpdir(), 'llmobs-chart-'));
+    try {
+      cpSync(chartDir, newer, { recursive: true });
+      const file = join(newer, 'files', 'crds', `llmobs.dev_${name.split('.')[0]}.yaml`);
+      const crd = yaml.load(readFileSync(file, 'utf8')) as CrdDoc;
+      const version = crd.spec.versions[0];
+      assert.ok(version);
+      version.schema.openAPIV3Schema.properties.spec.properties.owner = {
+        type: 'string',
+        description: 'The team that owns this resource.',
+      };
+      version.additionalPrinterColumns.push({ name: 'Owner', type: 'string', jsonPath: '.spec.owner' });
+      writeFileSync(file, yaml.dump(crd));
+
+      await helm(
+        ['upgrade', RELEASE, newer, '--namespace', NS, '--reuse-values', '--wait', '--timeout', '120s'],
+        {
+          kubeconfig,
+        },
+      );
+    } finally {
+      rmSync(newer, { recursive: true, force: true });
+    }
+    const upgraded = await get<CrdDoc & { metadata: { uid: string } }>(cp, crdPath(name));
+    assert.equal(upgraded.metadata.uid, before.metadata.uid, 'patched in place, not replaced');
+    assert.deepEqual(upgraded.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties.owner, {
+      type: 'string',
+      description: 'The team that owns this resource.',
+    });
+    assert.ok(upgraded.spec.versions[0]?.additionalPrinterColumns.some((c) => c.name === 'Owner'));
+    assert.equal(upgraded.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+
+    // The apiserver serves the new schema: a resource using the field is stored with it (strict fields).
+    const owned = JSON.stringify({
+      apiVersion: 'llmobs.dev/v1alpha1',
+      kind: 'LLMObservability',
+      metadata: { name: 'owned', namespace: NS },
+      spec: { owner: 'team-a', exporters: [{ name: 'tempo', endpoint: 'http://tempo:4318' }] },
+    });
+    const created = await waitFor('the new field to be served', async () => {
+      const res = await kubeRequest(
+        cp,
+        'POST',
+        `/apis/llmobs.dev/v1alpha1/namespaces/${NS}/llmobservabilities?fieldValidation=Strict`,
+        owned,
+      );
+      return res.status === 201 ? (JSON.parse(res.body) as { spec: Values }) : undefined;
+    });
+    assert.equal(created.spec.owner, 'team-a');
+    await get(cp, `/apis/llmobs.dev/v1alpha1/namespaces/${NS}/llmobservabilities/chat`);
+
+    // Back to the chart as released: helm's three-way merge removes what the newer chart added.
+    await helm(
+      ['upgrade', RELEASE, chartDir, '--namespace', NS, '--reuse-values', '--wait', '--timeout', '120s'],
+      {
+        kubeconfig,
+      },
+    );
+    const reverted = await get<CrdDoc>(cp, crdPath(name));
+    const source = readYaml(join(repoCrdsDir, `llmobs.dev_${name.split('.')[0]}.yaml`)) as CrdDoc;
+    assert.deepEqual(reverted.spec.versions, source.spec.versions);
+  });
+
+  test('an upgrade with crds.install=false leaves the CRDs in place (keep), and crds.install=true takes them back', async () => {
+    const uids = async () =>
+      Promise.all(
+        CRD_NAMES.map(async (n) => (await get<{ metadata: { uid: string } }>(cp, crdPath(n))).metadata.uid),
+      );
+    const before = await uids();
+    await helm(
+      ['upgrade', RELEASE, chartDir, '--namespace', NS, '--reuse-values', '--set', 'crds.install=false'],
+      {
+        kubeconfig,
+      },
+    );
+    assert.ok(
+      !(await manifestKinds(kubeconfig)).includes('CustomResourceDefinition'),
+      'helm no longer owns them',
+    );
+    assert.deepEqual(await uids(), before, 'and did not delete them');
+    await get(cp, `/apis/llmobs.dev/v1alpha1/namespaces/${NS}/llmobservabilities/chat`);
+
+    await helm(
+      ['upgrade', RELEASE, chartDir, '--namespace', NS, '--reuse-values', '--set', 'crds.install=true'],
+      {
+        kubeconfig,
+      },
+    );
+    assert.equal(
+      (await manifestKinds(kubeconfig)).filter((k) => k === 'CustomResourceDefinition').length,
+      CRD_NAMES.length,
+    );
+    assert.deepEqual(await uids(), before);
+  });
+
+  test('helm uninstall removes every chart object but the CRDs (helm.sh/resource-policy: keep), which keep their resources', async () => {
     await helm(['uninstall', RELEASE, '--namespace', NS, '--wait', '--timeout', '120s'], { kubeconfig });
     const gone = [
       `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`,
@@ -1072,12 +1352,15 @@ describe('the chart on a real control plane', () => {
     );
 
     for (const name of CRD_NAMES) {
-      assert.equal(
-        (await getJson(cp, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`)).status,
-        200,
-      );
+      const crd = await get<CrdDoc>(cp, crdPath(name));
+      assert.equal(crd.metadata.annotations?.['helm.sh/resource-policy'], 'keep', name);
     }
-    await get(cp, `/apis/llmobs.dev/v1alpha1/namespaces/${NS}/llmobservabilities/chat`);
+    // The LLMObservability that existed before the uninstall is still served, as it was.
+    const chat = await get<{ spec: { exporters: { endpoint: string }[] } }>(
+      cp,
+      `/apis/llmobs.dev/v1alpha1/namespaces/${NS}/llmobservabilities/chat`,
+    );
+    assert.equal(chat.spec.exporters[0]?.endpoint, 'http://tempo:4318');
   });
 
   test('a values file failing the schema makes helm install fail naming the fields, and creates no release', async () => {
@@ -1103,9 +1386,259 @@ describe('the chart on a real control plane', () => {
     );
     const { stdout } = await helm(['list', '--all', '--namespace', NS, '--output', 'json'], { kubeconfig });
     assert.deepEqual(JSON.parse(stdout), []);
-    // No template object was applied. (helm applies crds/ before it validates values, so on a fresh cluster
-    // a refused install still leaves the CRDs: README.md "CRDs and upgrades".)
+    // No template object was applied (on a fresh cluster no CRD either: the first test).
     const deployments = await get<{ items: unknown[] }>(cp, `/apis/apps/v1/namespaces/${NS}/deployments`);
     assert.deepEqual(deployments.items, []);
+  });
+});
+
+describe('webhook TLS from the user’s own Secret (webhook.tls.mode: secret), with the real operator', () => {
+  const SECRET = 'corp-webhook-tls';
+  const SERVICE_HOST = `${RELEASE}-webhook.${NS}.svc`;
+  let cp: ControlPlane;
+  let kubeconfig: string;
+  let operator: ManagedProcess | undefined;
+  let work: string;
+  let ca: CertificateAuthority;
+  let served: CertKeyPair;
+  let webhookPort: number;
+  let certDir: string;
+
+  /** What the kubelet does with a Secret volume: the Secret's keys as files of one folder. */
+  const mountSecret = async () => {
+    const secret = await get<{ data: Record<string, string> }>(
+      cp,
+      `/api/v1/namespaces/${NS}/secrets/${SECRET}`,
+    );
+    for (const [key, value] of Object.entries(secret.data))
+      writeFileSync(join(certDir, key), Buffer.from(value, 'base64'));
+  };
+  const putSecret = async (pair: CertKeyPair) =>
+    kubeApply(cp, [
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: SECRET, namespace: NS },
+        type: 'kubernetes.io/tls',
+        data: {
+          'tls.crt': Buffer.from(pair.certPem).toString('base64'),
+          'tls.key': Buffer.from(pair.keyPem).toString('base64'),
+        },
+      },
+    ]);
+  const issue = () =>
+    issueCert(ca, {
+      commonName: SERVICE_HOST,
+      dnsNames: [SERVICE_HOST],
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+    });
+  /** Fingerprint of the certificate the operator's webhook port presents, trusting only the user's CA. */
+  const servedFingerprint = () =>
+    new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: webhookPort, ca: ca.certPem }, () => {
+        resolve(socket.getPeerX509Certificate()?.fingerprint256 ?? '');
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+  /** caBundle decoded (the chart ends the PEM with a newline). */
+  const pemOf = (caBundle: string | undefined) =>
+    Buffer.from(caBundle ?? '', 'base64')
+      .toString('utf8')
+      .trim();
+  const llmobs = (name: string) =>
+    JSON.stringify({
+      apiVersion: 'llmobs.dev/v1alpha1',
+      kind: 'LLMObservability',
+      metadata: { name, namespace: 'default' },
+      spec: { exporters: [{ name: 'tempo', endpoint: 'http://tempo:4318' }] },
+    });
+
+  before(async () => {
+    cp = await startControlPlane();
+    kubeconfig = cp.kubeconfigPath;
+    work = mkdtempSync(join(tmpdir(), 'llmobs-tls-secret-'));
+    certDir = join(work, 'webhook-certs');
+    mkdirSync(certDir);
+    ca = await createCA('corp-webhook-ca');
+    served = await issue();
+    await kubeApply(cp, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
+    await putSecret(served);
+    writeFileSync(join(work, 'ca.crt'), ca.certPem);
+  });
+  after(async () => {
+    await operator?.stop();
+    await cp?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('helm install puts the user’s CA into both caBundles and mounts the Secret; the operator may not read any Secret', async () => {
+    await helm(
+      [
+        'install',
+        RELEASE,
+        chartDir,
+        '--namespace',
+        NS,
+        '--set',
+        `webhook.tls.mode=secret,webhook.tls.secret.name=${SECRET}`,
+        '--set-file',
+        `webhook.tls.secret.caBundle=${join(work, 'ca.crt')}`,
+      ],
+      { kubeconfig },
+    );
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const cfg = await get<WebhookConfiguration>(
+        cp,
+        `/apis/admissionregistration.k8s.io/v1/${kind}/${RELEASE}`,
+      );
+      assert.equal(pemOf(cfg.webhooks[0]?.clientConfig.caBundle), ca.certPem.trim(), kind);
+    }
+    const dep = await get<Deployment>(cp, `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`);
+    assert.ok(
+      dep.spec.template.spec.volumes?.some(
+        (v) => (v.secret as { secretName?: string })?.secretName === SECRET,
+      ),
+    );
+    for (const verb of ['get', 'list', 'watch'])
+      assert.equal(
+        await operatorMay(cp, { verb, resource: 'secrets', namespace: NS, name: SECRET }),
+        false,
+        verb,
+      );
+    assert.equal(
+      await operatorMay(cp, {
+        verb: 'patch',
+        group: 'admissionregistration.k8s.io',
+        resource: 'mutatingwebhookconfigurations',
+        name: RELEASE,
+      }),
+      false,
+    );
+  });
+
+  test('the operator, run with the chart’s flags on the mounted Secret, serves it: the apiserver trusts it through the chart’s caBundle', async () => {
+    const dep = await get<Deployment>(cp, `/apis/apps/v1/namespaces/${NS}/deployments/${RELEASE}-operator`);
+    const container = dep.spec.template.spec.containers[0];
+    assert.ok(container?.args?.includes('--webhook-cert-dir=/var/run/llmobs/webhook-certs'));
+    await mountSecret();
+
+    // As test/harness/demo/cluster.ts does: the operator runs here as the chart's ServiceAccount, with the
+    // chart's flags, and the chart's webhook configurations call it by URL (their caBundle left as rendered).
+    const [port, metricsPort, healthPort] = (await freePorts(3)) as [number, number, number];
+    webhookPort = port;
+    const url = `https://127.0.0.1:${port}`;
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const path = `/apis/admissionregistration.k8s.io/v1/${kind}/${RELEASE}`;
+      const cfg = await get<WebhookConfiguration>(cp, path);
+      const ops = cfg.webhooks.flatMap((w, i) => [
+        { op: 'remove', path: `/webhooks/${i}/clientConfig/service` },
+        { op: 'add', path: `/webhooks/${i}/clientConfig/url`, value: `${url}${w.clientConfig.service.path}` },
+      ]);
+      const res = await kubeRequest(cp, 'PATCH', path, JSON.stringify(ops), 'application/json-patch+json');
+      assert.equal(res.status, 200, res.body);
+    }
+    const token = await kubeRequest(
+      cp,
+      'POST',
+      `/api/v1/namespaces/${NS}/serviceaccounts/${RELEASE}-operator/token`,
+      JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} }),
+    );
+    assert.equal(token.status, 201, token.body);
+    const operatorKubeconfig = join(work, 'operator.kubeconfig');
+    writeFileSync(
+      operatorKubeconfig,
+      yaml.dump({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'test',
+            cluster: {
+              server: cp.server,
+              'certificate-authority-data': Buffer.from(cp.caPem).toString('base64'),
+            },
+          },
+        ],
+        users: [
+          {
+            name: 'operator',
+            user: { token: (JSON.parse(token.body) as { status: { token: string } }).status.token },
+          },
+        ],
+        contexts: [{ name: 'operator', context: { cluster: 'test', user: 'operator' } }],
+        'current-context': 'operator',
+      }),
+    );
+    const local: Record<string, string> = {
+      kubeconfig: operatorKubeconfig,
+      'webhook-cert-dir': certDir,
+      'webhook-url': url,
+      'webhook-port': String(port),
+      'metrics-bind-address': `127.0.0.1:${metricsPort}`,
+      'health-probe-bind-address': `127.0.0.1:${healthPort}`,
+    };
+    const args = [
+      ...(container?.args ?? []).filter((a) => !Object.keys(local).some((k) => a.startsWith(`--${k}=`))),
+      ...Object.entries(local).map(([k, v]) => `--${k}=${v}`),
+    ];
+    operator = ManagedProcess.start({
+      name: 'llmobs-operator',
+      logDir: work,
+      command: process.execPath,
+      args: [join(repoRoot, 'operator', 'src', 'main.ts'), ...args],
+      env: { ...process.env, POD_NAMESPACE: NS, POD_NAME: `${RELEASE}-operator-local` },
+    });
+    await operator.waitUntil(
+      () => httpOk(`http://127.0.0.1:${healthPort}/readyz`),
+      'operator /readyz',
+      60_000,
+    );
+
+    assert.equal(await servedFingerprint(), new X509Certificate(served.certPem).fingerprint256);
+    // An LLMObservability outside the excluded namespaces goes through the validating webhook (Fail): the
+    // apiserver reached the operator over TLS, trusting the CA from the chart's values.
+    const created = await kubeRequest(
+      cp,
+      'POST',
+      '/apis/llmobs.dev/v1alpha1/namespaces/default/llmobservabilities',
+      llmobs('through-the-webhook'),
+    );
+    assert.equal(created.status, 201, `${created.body}\n${operator.tail()}`);
+
+    // The operator wrote nothing of its own: no Secret, and the chart's caBundle untouched by any manager of it.
+    assert.equal((await getJson(cp, `/api/v1/namespaces/${NS}/secrets/${RELEASE}-webhook-tls`)).status, 404);
+    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
+      const cfg = await get<WebhookConfiguration & { metadata: { managedFields?: { manager: string }[] } }>(
+        cp,
+        `/apis/admissionregistration.k8s.io/v1/${kind}/${RELEASE}`,
+      );
+      assert.equal(pemOf(cfg.webhooks[0]?.clientConfig.caBundle), ca.certPem.trim());
+      assert.ok(
+        !cfg.metadata.managedFields?.some((f) => f.manager.startsWith('llmobs-operator')),
+        `${kind} managers: ${cfg.metadata.managedFields?.map((f) => f.manager).join(', ')}`,
+      );
+    }
+  });
+
+  test('a renewed Secret is served without a restart, and the apiserver keeps trusting it', async () => {
+    assert.ok(operator?.running, 'the operator of the previous test');
+    const pid = operator.pid;
+    const renewed = await issue();
+    await putSecret(renewed);
+    await mountSecret();
+    const fingerprint = new X509Certificate(renewed.certPem).fingerprint256;
+    await waitFor('the renewed certificate to be served', async () =>
+      (await servedFingerprint()) === fingerprint ? true : undefined,
+    );
+    assert.equal(operator.pid, pid);
+    const created = await kubeRequest(
+      cp,
+      'POST',
+      '/apis/llmobs.dev/v1alpha1/namespaces/default/llmobservabilities',
+      llmobs('after-renewal'),
+    );
+    assert.equal(created.status, 201, created.body);
   });
 });

@@ -6,7 +6,8 @@ import { repoRoot } from '../harness/cache.ts';
 /** The chart under test and the repository's CRDs it must carry unchanged. */
 export const chartDir = join(repoRoot, 'charts', 'llmobs');
 export const repoCrdsDir = join(repoRoot, 'crds');
-export const chartCrdsDir = join(chartDir, 'crds');
+/** Where the chart keeps its copy of crds/: read by templates/crds.yaml, not helm's special crds/ folder. */
+export const chartCrdsDir = join(chartDir, 'files', 'crds');
 export const fixturesDir = join(import.meta.dirname, 'fixtures');
 
 export type Values = { [key: string]: unknown };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -55,7 +55,7 @@ describe('values.schema.json', () => {
     });
   }
 
-  test('covers the five documented scenarios', () => {
+  test('covers the six documented scenarios', () => {
     assert.deepEqual(
       ciValuesFiles()
         .map((f) => basename(f))
@@ -66,6 +66,7 @@ describe('values.schema.json', () => {
         'default-values.yaml',
         'observability-values.yaml',
         'single-replica-values.yaml',
+        'tls-secret-values.yaml',
       ],
     );
   });
@@ -99,8 +100,37 @@ describe('values.schema.json', () => {
     },
     {
       name: 'a malformed duration',
-      values: { webhook: { certManager: { duration: '1 year' } } },
-      path: /^\/webhook\/certManager\/duration: /,
+      values: { webhook: { tls: { certManager: { duration: '1 year' } } } },
+      path: /^\/webhook\/tls\/certManager\/duration: /,
+    },
+    {
+      name: 'a webhook TLS mode that does not exist',
+      values: { webhook: { tls: { mode: 'selfSigned' } } },
+      path: /^\/webhook\/tls\/mode: /,
+    },
+    {
+      name: 'the TLS mode secret without the Secret’s name',
+      values: {
+        webhook: { tls: { mode: 'secret', secret: { caBundle: '-----BEGIN CERTIFICATE-----\nMII…' } } },
+      },
+      path: /^\/webhook\/tls\/secret\/name: /,
+    },
+    {
+      name: 'the TLS mode secret without the CA bundle',
+      values: { webhook: { tls: { mode: 'secret', secret: { name: 'corp-webhook-tls' } } } },
+      path: /^\/webhook\/tls\/secret\/caBundle: /,
+    },
+    {
+      name: 'a CA bundle that is neither PEM nor PEM in base64',
+      values: {
+        webhook: { tls: { mode: 'secret', secret: { name: 'corp-webhook-tls', caBundle: 'MIIBnzCC' } } },
+      },
+      path: /^\/webhook\/tls\/secret\/caBundle: /,
+    },
+    {
+      name: 'the old webhook.certManager key (now webhook.tls)',
+      values: { webhook: { certManager: { enabled: true } } },
+      path: /^\/webhook\/certManager: /,
     },
     {
       name: 'several replicas without leader election',
@@ -166,6 +196,16 @@ describe('values.schema.json', () => {
       name: 'a redaction entity the CRD does not know',
       values: { defaultPolicy: { redaction: { requiredEntities: ['passport'] } } },
       path: /^\/defaultPolicy\/redaction\/requiredEntities\/0: /,
+    },
+    {
+      name: 'a CRD switch that is not a boolean',
+      values: { crds: { install: 'yes' } },
+      path: /^\/crds\/install: /,
+    },
+    {
+      name: 'a misspelt CRD key',
+      values: { crds: { create: true } },
+      path: /^\/crds\/create: /,
     },
     {
       name: 'a content capture level the CRD does not know',
@@ -239,8 +279,8 @@ describe('chart defaults', () => {
   });
 });
 
-describe('charts/llmobs/crds', () => {
-  test('holds exactly the CRD files of crds/ (re-copy with `cp crds/*.yaml charts/llmobs/crds/`)', () => {
+describe('charts/llmobs/files/crds', () => {
+  test('holds exactly the CRD files of crds/ (re-copy with `cp crds/*.yaml charts/llmobs/files/crds/`)', () => {
     assert.deepEqual(yamlNames(chartCrdsDir), yamlNames(repoCrdsDir));
     assert.ok(yamlNames(repoCrdsDir).length >= 2);
   });
@@ -251,8 +291,16 @@ describe('charts/llmobs/crds', () => {
       const copy = readFileSync(join(chartCrdsDir, name));
       assert.ok(
         source.equals(copy),
-        `charts/llmobs/crds/${name} drifted from crds/${name}: cp crds/*.yaml charts/llmobs/crds/`,
+        `charts/llmobs/files/crds/${name} drifted from crds/${name}: cp crds/*.yaml charts/llmobs/files/crds/`,
       );
     });
   }
+
+  test('helm’s special crds/ folder is gone: helm would install the CRDs a second time, and never upgrade them', () => {
+    assert.equal(existsSync(join(chartDir, 'crds')), false);
+  });
+
+  test('by default the chart installs, upgrades and keeps them (crds.install, crds.keep)', () => {
+    assert.deepEqual(defaults.crds, { install: true, keep: true });
+  });
 });

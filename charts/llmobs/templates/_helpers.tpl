@@ -38,8 +38,30 @@ name, else <release>-<chart>. Truncated so suffixed names (longest: "-operator-l
 {{- define "llmobs.certificateName" -}}{{ include "llmobs.fullname" . }}-webhook{{- end }}
 {{- define "llmobs.issuerName" -}}{{ include "llmobs.fullname" . }}-selfsigned{{- end }}
 
-{{/* Where the cert-manager Secret is mounted in cert-manager mode (--webhook-cert-dir). */}}
+{{/* Where the webhook certificate Secret is mounted in certManager and secret TLS modes (--webhook-cert-dir). */}}
 {{- define "llmobs.webhookCertDir" -}}/var/run/llmobs/webhook-certs{{- end }}
+
+{{/*
+The Secret the operator serves the webhooks from: its own (operator mode), cert-manager's (certManager mode),
+both <fullname>-webhook-tls, or the user's (secret mode).
+*/}}
+{{- define "llmobs.webhookServingSecret" -}}
+{{- if eq .Values.webhook.tls.mode "secret" }}
+{{- required "webhook.tls.secret.name is required when webhook.tls.mode is secret" .Values.webhook.tls.secret.name }}
+{{- else }}
+{{- include "llmobs.webhookSecretName" . }}
+{{- end }}
+{{- end }}
+
+{{/* webhook.tls.secret.caBundle as caBundle wants it: base64 of the PEM (given as PEM, or already in base64). */}}
+{{- define "llmobs.webhookCaBundle" -}}
+{{- $ca := required "webhook.tls.secret.caBundle is required when webhook.tls.mode is secret" .Values.webhook.tls.secret.caBundle | trim }}
+{{- if hasPrefix "-----BEGIN" $ca }}
+{{- $ca | printf "%s\n" | b64enc }}
+{{- else }}
+{{- $ca | nospace }}
+{{- end }}
+{{- end }}
 
 {{- define "llmobs.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
