@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as yaml from 'js-yaml';
 import type { Registry } from '../service/registry.ts';
 import { expandTree } from './expand.ts';
+import { orderWarnings } from './order.ts';
 import { type ServiceConfig, validateConfig } from './validate.ts';
 
 export interface LoadedConfig {
@@ -26,6 +27,7 @@ export function loadConfigText(
   const expanded = expandTree(parsed, env, unset);
   const warnings = [...unset].map((v) => `environment variable ${v} is not set; using an empty value`);
   const { config, errors } = validateConfig(expanded, registry);
+  if (config) warnings.push(...orderWarnings(config.pipelines));
   return config ? { config, errors, warnings } : { errors, warnings };
 }
 

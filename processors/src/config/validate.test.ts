@@ -360,3 +360,25 @@ ${pipelines}
     );
   });
 });
+
+describe('processor order warnings', () => {
+  const config = (processors: string) => `
+receivers: { otlp: { protocols: { http: {} } } }
+processors:
+  llm_redaction: {}
+  llm_sampling: {}
+  llm_evaluation: { judge: { endpoint: "http://judge:8000/v1", model: gpt-4o-mini }, rubrics: [{ name: a, question: q }] }
+exporters: { debug: {} }
+service: { pipelines: { traces: { receivers: [otlp], processors: ${processors}, exporters: [debug] } } }
+`;
+  test('warns when the judge would see content before redaction, or a processor runs after sampling', () => {
+    const { errors, warnings } = load(config('[llm_evaluation, llm_sampling, llm_redaction]'));
+    assert.deepEqual(errors, []);
+    assert.ok(
+      warnings.some((w) => w.includes('judge sees unredacted prompts')),
+      warnings.join('\n'),
+    );
+    assert.deepEqual(load(config('[llm_redaction, llm_sampling, llm_evaluation]')).warnings.length, 1);
+    assert.deepEqual(load(config('[llm_redaction, llm_evaluation, llm_sampling]')).warnings, []);
+  });
+});
