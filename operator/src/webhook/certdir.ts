@@ -43,7 +43,9 @@ export async function readCertDir(dir: string): Promise<DirCertificate> {
       throw new CertDirError(`cannot read ${join(dir, name)}: ${(err as Error).message}`, { cause: err });
     }
   };
-  const [certPem, keyPem] = await Promise.all([read(CERT_DIR_FILES.cert), read(CERT_DIR_FILES.key)]);
+  // One after the other, so a directory missing both is reported by its certificate, every time.
+  const certPem = await read(CERT_DIR_FILES.cert);
+  const keyPem = await read(CERT_DIR_FILES.key);
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);
