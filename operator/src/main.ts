@@ -54,6 +54,8 @@ const USAGE = `usage: llmobs-operator [flags]
   --mutating-webhook-configuration NAME  (default llmobs)
   --validating-webhook-configuration NAME  keep its caBundle current (default: none)
   --excluded-namespaces A,B              never injected (kube-system always)
+  --webhook-failure-policy Ignore|Fail   the pod webhook's failurePolicy (default Ignore: fail open)
+  --webhook-timeout-seconds N            the pod webhook's timeoutSeconds, 1-30 (default 5)
   --metrics-bind-address ADDR            Prometheus /metrics (default :8080, "0" disables)
   --health-probe-bind-address ADDR       /healthz and /readyz (default :8081, "0" disables)
   --processor-image REF                  processor image for gateways and sidecars
@@ -102,6 +104,8 @@ async function main(argv: string[]): Promise<number> {
         'mutating-webhook-configuration': { type: 'string', default: 'llmobs' },
         'validating-webhook-configuration': { type: 'string' },
         'excluded-namespaces': { type: 'string', default: '' },
+        'webhook-failure-policy': { type: 'string', default: 'Ignore' },
+        'webhook-timeout-seconds': { type: 'string', default: '5' },
         'metrics-bind-address': { type: 'string', default: ':8080' },
         'health-probe-bind-address': { type: 'string', default: ':8081' },
         'processor-image': { type: 'string', default: 'ghcr.io/llmobs/processor:0.1.0' },
@@ -127,6 +131,18 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const str = (k: string) => String(values[k] ?? '');
+  const webhookFailurePolicy = str('webhook-failure-policy');
+  const webhookTimeout = Number(str('webhook-timeout-seconds'));
+  if (webhookFailurePolicy !== 'Ignore' && webhookFailurePolicy !== 'Fail') {
+    process.stderr.write(`--webhook-failure-policy must be Ignore or Fail, got "${webhookFailurePolicy}"\n`);
+    return 2;
+  }
+  if (!Number.isInteger(webhookTimeout) || webhookTimeout < 1 || webhookTimeout > 30) {
+    process.stderr.write(
+      `--webhook-timeout-seconds must be an integer from 1 to 30, got "${str('webhook-timeout-seconds')}"\n`,
+    );
+    return 2;
+  }
   const log = pino({
     level: str('log-level'),
     base: { service: 'llmobs-operator' },
@@ -251,9 +267,15 @@ async function main(argv: string[]): Promise<number> {
       dnsNames: webhookUrl ? ['localhost'] : serviceDnsNames(str('webhook-service'), namespace),
       ...(webhookUrl ? { ipAddresses: [new URL(webhookUrl).hostname] } : {}),
     },
-    webhook: webhookUrl
-      ? { name: str('mutating-webhook-configuration'), url: webhookUrl }
-      : { name: str('mutating-webhook-configuration'), service: { namespace, name: str('webhook-service') } },
+    // What the chart renders into the same configuration: the operator applies it with these values, so a
+    // restart never undoes the chart's excluded namespaces, failure policy or timeout.
+    webhook: {
+      name: str('mutating-webhook-configuration'),
+      ...(webhookUrl ? { url: webhookUrl } : { service: { namespace, name: str('webhook-service') } }),
+      excludedNamespaces: str('excluded-namespaces').split(',').filter(Boolean),
+      failurePolicy: webhookFailurePolicy,
+      timeoutSeconds: webhookTimeout,
+    },
     ...(certDir
       ? {
           certDir: {

@@ -69,3 +69,25 @@ describe('buildMutatingWebhookConfiguration', () => {
     );
   });
 });
+
+describe('the pod webhook configuration the operator applies over the chart’s', () => {
+  test('keeps the chart’s failure policy, timeout and excluded namespaces when given them', () => {
+    const c = buildMutatingWebhookConfiguration({
+      name: 'llmobs',
+      service: { namespace: 'llmobs-system', name: 'llmobs-webhook' },
+      operatorNamespace: 'llmobs-system',
+      excludedNamespaces: ['kube-public', 'kube-node-lease'],
+      failurePolicy: 'Fail',
+      timeoutSeconds: 10,
+    });
+    const w = c.webhooks?.[0];
+    assert.equal(w?.failurePolicy, 'Fail');
+    assert.equal(w?.timeoutSeconds, 10);
+    assert.deepEqual(w?.namespaceSelector?.matchExpressions?.[0]?.values, [
+      'kube-node-lease',
+      'kube-public',
+      'kube-system',
+      'llmobs-system',
+    ]);
+  });
+});

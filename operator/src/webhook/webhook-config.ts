@@ -35,6 +35,8 @@ export interface WebhookConfigurationSettings {
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Default 5: the pod creation waits at most this when the webhook is slow (fail open after). */
   readonly timeoutSeconds?: number;
+  /** Default Ignore (fail open: pods are admitted uninstrumented when the operator cannot answer). */
+  readonly failurePolicy?: 'Ignore' | 'Fail';
   readonly labels?: Readonly<Record<string, string>>;
 }
 
@@ -74,7 +76,7 @@ export function buildMutatingWebhookConfiguration(
         name: POD_WEBHOOK_NAME,
         admissionReviewVersions: ['v1'],
         sideEffects: 'NoneOnDryRun',
-        failurePolicy: 'Ignore',
+        failurePolicy: s.failurePolicy ?? 'Ignore',
         timeoutSeconds: s.timeoutSeconds ?? 5,
         reinvocationPolicy: 'Never',
         matchPolicy: 'Equivalent',
