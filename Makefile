@@ -84,5 +84,5 @@ clean-cache: ## Delete every cached build (Node, Go-built binaries, venvs, Debia
 ##@ Benchmarks
 
 .PHONY: bench
-bench: install ## Benchmark the processor against the real Collector (~8-9 min): pass-through, cost + metrics, cardinality storm; rewrites the results in docs/benchmarks.md.
+bench: install ## Benchmark the processor against the real Collector (~10 min): pass-through, cost + metrics, cardinality storm, redaction; rewrites the results in docs/benchmarks.md.
 	node bench/passthrough.bench.ts $(BENCH_ARGS)

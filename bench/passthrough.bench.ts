@@ -10,31 +10,41 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { decodeRequest } from '../processors/src/otlp/codec.ts';
 import { repoRoot, versions } from '../test/harness/cache.ts';
 import { parseExposition } from '../test/harness/prometheus.ts';
 import type { Calibration } from './calibrate.ts';
 import { type ProfileSummary, summarizeProfile } from './cpuprofile-summary.ts';
 import type { LoadResult } from './loadgen.ts';
 import { LoadGenerator } from './loadgen-client.ts';
-import { buildPayload, USER_ID_PLACEHOLDER, writePayloadFile } from './payload.ts';
+import { buildPayload, PLANTED_VALUES, USER_ID_PLACEHOLDER, writePayloadFile } from './payload.ts';
 import { cpuSeconds, cpusAllowed, cpuTimes, machine, memory, resetPeakRss } from './proc-stats.ts';
+import type { RedactionLatency } from './redaction-latency.ts';
 import {
   type BenchRun,
   cpuUsPerSpan,
   type PhaseResult,
+  REDACTION_BEGIN,
+  REDACTION_END,
+  type RedactionRound,
+  type RedactionRun,
   type RoundResult,
+  renderRedaction,
   renderResults,
   type SampleCounts,
   type StormResult,
   type StormSample,
   throughput,
   type Variant,
+  writeBlock,
   writeResults,
 } from './report.ts';
 import {
+  COLLECTOR_REDACTION,
   collectorVersion,
   FLUSH_INTERVAL_MS,
   type GenAiSetup,
+  OURS_REDACTION,
   PIPELINE_LABEL,
   type PipelineKind,
   pinSelf,
@@ -70,6 +80,15 @@ const USAGE = `usage: node bench/passthrough.bench.ts [options]
                          llm_metrics (dimension user.id, 2000 series per metric); 0 skips it
                          (default 1000000)
   --storm-rate SPANS_S   offered load of the storm, open loop (default 10000)
+  --redaction-rounds N   rounds of the redaction comparison (issue #5): each runs the llmobs processor's
+                         llm_redaction and the Collector's redaction processor with equivalent rules,
+                         closed loop on one core, on LLM spans with 2–8 KB of content; then the
+                         in-process latency of large prompts; 0 skips it (default 3)
+  --redaction-warmup SECONDS    its closed-loop warm-up (default 3)
+  --redaction-saturate SECONDS  its measured closed-loop phase (default 8)
+  --redaction-spans N    spans per request of its payload (default 20)
+  --redaction-iterations N      timed iterations per input of the in-process latency (default 200)
+  --only redaction       run the redaction comparison only and rewrite only its block of the document
   --no-profile           skip the extra profiled runs of the llmobs processor
   --out FILE             the document whose results section is rewritten (default docs/benchmarks.md)
   --no-write             print the results instead of writing them`;
@@ -94,6 +113,12 @@ const { values: a } = parseArgs({
     'cost-equal': { type: 'string', default: '8' },
     'storm-ids': { type: 'string', default: '1000000' },
     'storm-rate': { type: 'string', default: '10000' },
+    'redaction-rounds': { type: 'string', default: '3' },
+    'redaction-warmup': { type: 'string', default: '3' },
+    'redaction-saturate': { type: 'string', default: '8' },
+    'redaction-spans': { type: 'string', default: '20' },
+    'redaction-iterations': { type: 'string', default: '200' },
+    only: { type: 'string' },
     'no-profile': { type: 'boolean', default: false },
     out: { type: 'string', default: join(repoRoot, 'docs', 'benchmarks.md') },
     'no-write': { type: 'boolean', default: false },
@@ -124,16 +149,40 @@ const opts = {
   rate: positive('rate', a.rate, 1_000_000),
   spansPerRequest: Math.round(positive('spans', a.spans, 10_000)),
   bodies: Math.round(positive('bodies', a.bodies, 64)),
-  gzipRounds: a['gzip-rounds'] === '0' ? 0 : Math.round(positive('gzip-rounds', a['gzip-rounds'], 10)),
+  gzipRounds:
+    a['gzip-rounds'] === '0' || a.only !== undefined
+      ? 0
+      : Math.round(positive('gzip-rounds', a['gzip-rounds'], 10)),
   gzipWarmupMs: positive('gzip-warmup', a['gzip-warmup'], 60) * 1000,
   gzipEqualMs: positive('gzip-equal', a['gzip-equal'], 120) * 1000,
-  costRounds: a['cost-rounds'] === '0' ? 0 : Math.round(positive('cost-rounds', a['cost-rounds'], 10)),
+  costRounds:
+    a['cost-rounds'] === '0' || a.only !== undefined
+      ? 0
+      : Math.round(positive('cost-rounds', a['cost-rounds'], 10)),
   costWarmupMs: positive('cost-warmup', a['cost-warmup'], 60) * 1000,
   costEqualMs: positive('cost-equal', a['cost-equal'], 120) * 1000,
-  stormIds: a['storm-ids'] === '0' ? 0 : Math.round(positive('storm-ids', a['storm-ids'], 100_000_000)),
+  stormIds:
+    a['storm-ids'] === '0' || a.only !== undefined
+      ? 0
+      : Math.round(positive('storm-ids', a['storm-ids'], 100_000_000)),
   stormRate: positive('storm-rate', a['storm-rate'], 1_000_000),
-  profile: !a['no-profile'],
+  profile: !a['no-profile'] && a.only === undefined,
+  redactionRounds:
+    a['redaction-rounds'] === '0' ? 0 : Math.round(positive('redaction-rounds', a['redaction-rounds'], 10)),
+  redactionWarmupMs: positive('redaction-warmup', a['redaction-warmup'], 60) * 1000,
+  redactionSaturateMs: positive('redaction-saturate', a['redaction-saturate'], 120) * 1000,
+  redactionSpans: Math.round(positive('redaction-spans', a['redaction-spans'], 10_000)),
+  redactionIterations: Math.round(positive('redaction-iterations', a['redaction-iterations'], 100_000)),
+  onlyRedaction: a.only === 'redaction',
 };
+if (a.only !== undefined && a.only !== 'redaction') {
+  process.stderr.write(`--only takes \`redaction\`, got ${a.only}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (opts.onlyRedaction && opts.redactionRounds === 0) {
+  process.stderr.write(`--only redaction with --redaction-rounds 0 has nothing to run\n`);
+  process.exit(2);
+}
 const DRAIN_TIMEOUT_MS = 30_000;
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
@@ -505,6 +554,88 @@ async function storm(ctx: Ctx, stormLoad: LoadGenerator): Promise<StormResult> {
   }
 }
 
+/**
+ * One target of the redaction comparison: started afresh on the redaction pipeline, a closed-loop
+ * warm-up, then the measured closed-loop phase; `ctx.load` sends the redaction payload. The sink's
+ * decoded sample must show redaction (mask tokens) and no planted value left.
+ */
+async function measureRedaction(kind: TargetKind, round: number, ctx: Ctx): Promise<RedactionRound> {
+  const { sink, load } = ctx;
+  const problems: string[] = [];
+  const base = await sink.stats();
+  const target = await startTarget({
+    kind,
+    dir: ctx.dir,
+    name: `${kind}-redaction-r${round}`,
+    sinkUrl: sink.url,
+    compression: 'none',
+    placement: { targetCpus: ctx.targetCpus },
+    pipeline: 'redaction',
+  });
+  const stopTarget = track(() => target.stop());
+  const accepted = { spans: 0 };
+  try {
+    const closed = (durationMs: number) => () =>
+      load.run({ mode: 'closed', url: target.tracesUrl, concurrency: opts.concurrency, durationMs });
+    const at = (run: () => Promise<LoadResult>) => phase(ctx, target.pid, accepted, base.spans, run);
+    const warmup = await at(closed(opts.redactionWarmupMs));
+    const saturation = await at(closed(opts.redactionSaturateMs));
+    for (const [name, p] of [
+      ['warm-up', warmup],
+      ['saturation', saturation],
+    ] as const) {
+      if (p.load.errors > 0) problems.push(`${name} phase: ${describeStatuses(p.load)}`);
+      if (p.spansDelivered !== p.load.okSpans)
+        problems.push(
+          `${name} phase: target accepted ${p.load.okSpans} spans, sink received ${p.spansDelivered}`,
+        );
+    }
+    const end = await sink.stats();
+    const r = {
+      sampledRequests: end.sampledRequests - base.sampledRequests,
+      sampledSpans: end.sampledSpans - base.sampledSpans,
+      sampledPlanted: end.sampledPlanted - base.sampledPlanted,
+      sampledMaskedSpans: end.sampledMaskedSpans - base.sampledMaskedSpans,
+    };
+    if (r.sampledSpans === 0) problems.push('no export was decoded; the redaction check saw nothing');
+    else if (r.sampledMaskedSpans === 0)
+      problems.push('no exported span in the decoded sample carries a mask token');
+    if (r.sampledPlanted > 0)
+      problems.push(`${r.sampledPlanted} planted values left in the decoded sample of exports`);
+    return { kind, round, warmup, saturation, ...r, problems };
+  } finally {
+    await stopTarget();
+    const end = await sink.stats();
+    if (end.spans - base.spans !== accepted.spans)
+      problems.push(
+        `over the target's life it accepted ${accepted.spans} spans, sink received ${end.spans - base.spans}`,
+      );
+    if (end.malformed > base.malformed) problems.push(`${end.malformed - base.malformed} malformed exports`);
+  }
+}
+
+/** bench/redaction-latency.ts in its own process on the target's CPU; undefined (logged) if it fails. */
+function redactionLatency(cpus: string | undefined): RedactionLatency | undefined {
+  const node = [
+    process.execPath,
+    join(repoRoot, 'bench', 'redaction-latency.ts'),
+    '--iterations',
+    String(opts.redactionIterations),
+  ];
+  const [cmd, ...args] = cpus ? ['taskset', '-c', cpus, ...node] : node;
+  try {
+    const out = execFileSync(cmd as string, args, {
+      encoding: 'utf8',
+      timeout: 300_000,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return JSON.parse(out) as RedactionLatency;
+  } catch (err) {
+    log(`redaction latency failed, left out of the report: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+}
+
 /** bench/calibrate.ts in its own process on the target's CPU; undefined (logged) if it fails. */
 function calibrate(
   payloadPath: string,
@@ -525,6 +656,34 @@ function calibrate(
     log(`calibration failed, left out of the report: ${(err as Error).message.split('\n')[0]}`);
     return undefined;
   }
+}
+
+/** Average bytes of gen_ai.input.messages + gen_ai.output.messages per span that has them. */
+function contentPerChatSpan(bodies: readonly Uint8Array[]): number {
+  let bytes = 0;
+  let spans = 0;
+  let planted = 0;
+  for (const b of bodies) {
+    const req = decodeRequest('traces', b, 'protobuf');
+    for (const rs of req.resourceSpans)
+      for (const ss of rs.scopeSpans)
+        for (const span of ss.spans) {
+          let n = 0;
+          for (const kv of span.attributes)
+            if (kv.key === 'gen_ai.input.messages' || kv.key === 'gen_ai.output.messages')
+              n += Buffer.byteLength(kv.value?.stringValue ?? '');
+          if (n > 0) {
+            bytes += n;
+            spans++;
+          }
+          for (const kv of span.attributes) {
+            const v = kv.value?.stringValue ?? '';
+            if (v.length > 0 && PLANTED_VALUES.some((p) => v.includes(p))) planted++;
+          }
+        }
+  }
+  if (planted === 0) throw new Error('the redaction payload has no planted value');
+  return spans > 0 ? bytes / spans : 0;
 }
 
 /** HEAD, plus a note when the processor's working tree differs from it (what actually ran). */
@@ -588,7 +747,8 @@ async function main(): Promise<number> {
       equalMs: opts.equalMs,
       full: true,
     };
-    for (let round = 1; round <= opts.rounds; round++) {
+    const mainRounds = opts.onlyRedaction ? 0 : opts.rounds;
+    for (let round = 1; round <= mainRounds; round++) {
       for (const kind of ['ours', 'collector'] as const) {
         log(`round ${round}/${opts.rounds}: ${TARGET_LABEL[kind]}`);
         const r = await measure(kind, round, ctx, main);
@@ -692,6 +852,71 @@ async function main(): Promise<number> {
         await stopStormLoad();
       }
     }
+    let redaction: RedactionRun | undefined;
+    if (opts.redactionRounds > 0) {
+      const t0 = Date.now();
+      const redBodies = await buildPayload({
+        requests: opts.bodies,
+        spansPerRequest: opts.redactionSpans,
+        redactionContent: true,
+      });
+      const redPath = join(dir, 'payload-redaction.bin');
+      writePayloadFile(redPath, redBodies);
+      const contentBytesPerChatSpan = contentPerChatSpan(redBodies);
+      const redLoad = await LoadGenerator.start(redPath);
+      const stopRedLoad = track(() => redLoad.stop());
+      const rounds: RedactionRound[] = [];
+      try {
+        for (let round = 1; round <= opts.redactionRounds; round++) {
+          for (const kind of ['ours', 'collector'] as const) {
+            log(`redaction round ${round}/${opts.redactionRounds}: ${TARGET_LABEL[kind]}`);
+            const r = await measureRedaction(kind, round, { ...ctx, load: redLoad });
+            rounds.push(r);
+            const sat = r.saturation;
+            log(
+              `  ${Math.round(sat.spansDelivered / sat.cpuSeconds)} spans/s per core, ${Math.round(throughput(sat))} spans/s at ${((100 * sat.cpuSeconds) / sat.wallSeconds).toFixed(0)} % of a core; ` +
+                `sample: ${r.sampledSpans} spans, ${r.sampledMaskedSpans} masked, ${r.sampledPlanted} planted left; ` +
+                `other processes ${sat.otherCpuUtilisation.toFixed(2)} cores` +
+                `${r.problems.length ? `; PROBLEMS: ${r.problems.join('; ')}` : ''}`,
+            );
+          }
+        }
+      } finally {
+        await stopRedLoad();
+      }
+      log(
+        `redaction: in-process latency of large prompts (bench/redaction-latency.ts, ${opts.redactionIterations} iterations)`,
+      );
+      const latency = redactionLatency(targetCpus);
+      redaction = {
+        date: new Date(t0),
+        durationSeconds: 0,
+        machine: { ...machine(), nproc: cpus },
+        placement,
+        versions: {
+          node: process.version,
+          collector: `${collector} (built with ocb from test/harness/tools/otelcol-builder.yaml; OTELCOL_VERSION=${versions().OTELCOL_VERSION})`,
+          llmobs: gitCommit(),
+        },
+        options: {
+          rounds: opts.redactionRounds,
+          warmupSeconds: opts.redactionWarmupMs / 1000,
+          saturateSeconds: opts.redactionSaturateMs / 1000,
+          concurrency: opts.concurrency,
+          spansPerRequest: opts.redactionSpans,
+          bodies: opts.bodies,
+          requestBytes: Math.round(redBodies.reduce((n, b) => n + b.length, 0) / redBodies.length),
+          contentBytesPerChatSpan,
+          iterations: opts.redactionIterations,
+        },
+        rules: { ours: OURS_REDACTION, collector: COLLECTOR_REDACTION },
+        rounds,
+        latency,
+        latencyCpus: targetCpus,
+      };
+      redaction = { ...redaction, durationSeconds: (Date.now() - t0) / 1000 };
+      if (latency?.plantedLeft) log(`redaction latency: ${latency.plantedLeft} planted values left`);
+    }
     let profile: ProfileSummary | undefined;
     let costProfile: ProfileSummary | undefined;
     if (opts.profile) {
@@ -741,14 +966,26 @@ async function main(): Promise<number> {
       costProfile,
     };
     // The raw results, for a look at every reading (kept with the run's folder under LLMOBS_KEEP_TMP=1).
-    writeFileSync(join(dir, 'results.json'), JSON.stringify(run, null, 1));
-    const md = renderResults(run);
-    if (a['no-write']) process.stdout.write(`${md}\n`);
-    else {
-      writeResults(a.out as string, md);
-      log(`wrote the results into ${a.out}`);
+    writeFileSync(join(dir, 'results.json'), JSON.stringify({ ...run, redaction }, null, 1));
+    if (!opts.onlyRedaction) {
+      const md = renderResults(run);
+      if (a['no-write']) process.stdout.write(`${md}\n`);
+      else {
+        writeResults(a.out as string, md);
+        log(`wrote the results into ${a.out}`);
+      }
     }
-    const invalid = [...results, ...(stormResult ? [stormResult] : [])].filter((r) => r.problems.length > 0);
+    if (redaction) {
+      const md = renderRedaction(redaction);
+      if (a['no-write']) process.stdout.write(`${md}\n`);
+      else {
+        writeBlock(a.out as string, md, REDACTION_BEGIN, REDACTION_END);
+        log(`wrote the redaction results into ${a.out}`);
+      }
+    }
+    const invalid = [...results, ...(stormResult ? [stormResult] : []), ...(redaction?.rounds ?? [])].filter(
+      (r) => r.problems.length > 0,
+    );
     if (invalid.length > 0) {
       log(`${invalid.length} run(s) had problems (see the report); the numbers are not trustworthy`);
       return 1;

@@ -51,6 +51,52 @@ export interface PayloadOptions {
    * fixed-width placeholder the load generator overwrites in place with a distinct id per span.
    */
   readonly userIdPlaceholder?: string;
+  /**
+   * The redaction payload: every chat span carries its prompt and completion as span attributes
+   * (`gen_ai.input.messages` / `gen_ai.output.messages`, JSON strings of the semantic conventions'
+   * message shape) of 2–8 KB together, with a few planted emails, card numbers and phone numbers
+   * ({@link PLANTED}), and no content events; see {@link piiText}.
+   */
+  readonly redactionContent?: boolean;
+}
+
+/**
+ * What the redaction payload plants: every value here must be gone from what a redacting target
+ * exports (bench/sink.ts looks for them). The cards pass Luhn (the llmobs processor checks it; the
+ * Collector's regex cannot); the phones are the shapes both rule sets express.
+ */
+export const PLANTED = {
+  emails: ['maria.gonzalez@example-mail.com', 'j.smith+orders@shop.example.org', 'support.team@acme-corp.io'],
+  cards: ['4111 1111 1111 1111', '5555-5555-5555-4444', '378282246310005', '4012888888881881'],
+  phones: ['(415) 555-2671', '+44 20 7946 0958'],
+} as const;
+export const PLANTED_VALUES: readonly string[] = [...PLANTED.emails, ...PLANTED.cards, ...PLANTED.phones];
+
+/**
+ * About `bytes` of prose with a planted value every `every` bytes or so (at least one), each next to
+ * a sentence that reads like a customer message.
+ */
+export function piiText(rand: () => number, bytes: number, every = 1500): string {
+  const parts: string[] = [];
+  let n = 0;
+  let next = Math.floor(rand() * every * 0.8);
+  let planted = 0;
+  while (n < bytes) {
+    if (n >= next || (planted === 0 && n + 200 >= bytes)) {
+      const v = PLANTED_VALUES[Math.floor(rand() * PLANTED_VALUES.length)] ?? '';
+      const lead = v.includes('@') ? 'my email is' : /^[+(]/.test(v) ? 'call me at' : 'charge the card';
+      const piece = `${lead} ${v} please.`;
+      parts.push(piece);
+      n += piece.length + 1;
+      planted++;
+      next = n + every * (0.5 + rand());
+      continue;
+    }
+    const w = WORDS[Math.floor(rand() * WORDS.length)] ?? 'x';
+    parts.push(w);
+    n += w.length + 1;
+  }
+  return parts.join(' ');
 }
 
 /**
@@ -92,6 +138,7 @@ async function recordRequest(
   spansPerRequest: number,
   spansPerTrace: number,
   userId: string | undefined,
+  redactionContent = false,
 ) {
   const rand = prng(seed);
   const exporter = new InMemorySpanExporter();
@@ -150,6 +197,30 @@ async function recordRequest(
         },
         ctx,
       );
+      if (redactionContent) {
+        // 2–8 KB of content in all: a 1.5–6 KB prompt and a 0.5–2 KB completion.
+        const promptBytes = 1500 + Math.floor(rand() * 4500);
+        const completionBytes = Math.round(promptBytes / 3);
+        span.setAttribute(
+          'gen_ai.input.messages',
+          JSON.stringify([
+            { role: 'system', parts: [{ type: 'text', content: 'You are a helpful support assistant.' }] },
+            { role: 'user', parts: [{ type: 'text', content: piiText(rand, promptBytes) }] },
+          ]),
+        );
+        span.setAttribute(
+          'gen_ai.output.messages',
+          JSON.stringify([
+            {
+              role: 'assistant',
+              parts: [{ type: 'text', content: piiText(rand, completionBytes, 4000) }],
+              finish_reason: 'stop',
+            },
+          ]),
+        );
+        span.end();
+        continue;
+      }
       span.addEvent('gen_ai.user.message', {
         'gen_ai.provider.name': 'openai',
         content: text(rand, 250 + Math.floor(rand() * 150)),
@@ -185,6 +256,7 @@ export async function buildPayload(o: PayloadOptions): Promise<Uint8Array[]> {
       o.spansPerRequest,
       o.spansPerTrace ?? 10,
       o.userIdPlaceholder,
+      o.redactionContent ?? false,
     );
     if (o.userIdPlaceholder !== undefined && placeholderOffsets(body, o.userIdPlaceholder).length === 0)
       throw new Error('the storm payload has no user.id placeholder');

@@ -9,7 +9,9 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { decodeRequest } from '../processors/src/otlp/codec.ts';
+import type { KeyValue } from '../processors/src/otlp/model.ts';
 import { countSpans } from './otlp-wire.ts';
+import { PLANTED_VALUES } from './payload.ts';
 
 export interface SinkStats {
   readonly requests: number;
@@ -23,6 +25,10 @@ export interface SinkStats {
   readonly sampledSpans: number;
   readonly sampledLlmSpans: number;
   readonly sampledPricedSpans: number;
+  /** In the decoded sample: planted PII values (bench/payload.ts PLANTED) still present in span attribute strings. */
+  readonly sampledPlanted: number;
+  /** In the decoded sample: spans with a mask token (`<EMAIL>`, `<CREDIT_CARD>`, `<PHONE_NUMBER>`, `****`). */
+  readonly sampledMaskedSpans: number;
 }
 
 /** Every SAMPLE_EVERY-th request (the 1st, the 51st, ...) is decoded in full. */
@@ -43,7 +49,24 @@ const stats = {
   sampledSpans: 0,
   sampledLlmSpans: 0,
   sampledPricedSpans: 0,
+  sampledPlanted: 0,
+  sampledMaskedSpans: 0,
 } satisfies SinkStats;
+
+const MASK = /<EMAIL>|<CREDIT_CARD>|<PHONE_NUMBER>|\*\*\*\*/;
+
+/** Planted values left in the string values of `attrs`, and whether any holds a mask token. */
+function pii(attrs: readonly KeyValue[]): { planted: number; masked: boolean } {
+  let planted = 0;
+  let masked = false;
+  for (const kv of attrs) {
+    const v = kv.value?.stringValue;
+    if (typeof v !== 'string' || v.length < 8) continue;
+    for (const p of PLANTED_VALUES) for (let at = v.indexOf(p); at >= 0; at = v.indexOf(p, at + 1)) planted++;
+    if (!masked && MASK.test(v)) masked = true;
+  }
+  return { planted, masked };
+}
 
 function sample(body: Buffer): void {
   const req = decodeRequest('traces', body, 'protobuf');
@@ -52,6 +75,9 @@ function sample(body: Buffer): void {
     for (const ss of rs.scopeSpans)
       for (const span of ss.spans) {
         stats.sampledSpans++;
+        const leak = pii(span.attributes);
+        stats.sampledPlanted += leak.planted;
+        if (leak.masked) stats.sampledMaskedSpans++;
         if (!span.attributes.some((kv) => kv.key === LLM_KEY)) continue;
         stats.sampledLlmSpans++;
         const cost = span.attributes.find((kv) => kv.key === COST_KEY)?.value?.doubleValue;

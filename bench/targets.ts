@@ -22,13 +22,36 @@ export const TARGET_LABEL: Readonly<Record<TargetKind, string>> = {
  * What the target's traces pipeline does. The Collector runs `passthrough` only; the others are the
  * llmobs processor's own processors (see docs/benchmarks.md, "Cost and metrics").
  */
-export type PipelineKind = 'passthrough' | 'reencode' | 'cost_metrics' | 'storm';
+export type PipelineKind = 'passthrough' | 'reencode' | 'cost_metrics' | 'storm' | 'redaction';
 
 export const PIPELINE_LABEL: Readonly<Record<PipelineKind, string>> = {
   passthrough: 'pass-through',
   reencode: 'llm_redaction, no entities, all keys allowed (re-encodes)',
   cost_metrics: 'llm_cost + llm_metrics',
   storm: 'llm_cost + llm_metrics by user.id',
+  redaction: 'redaction of emails, card and phone numbers',
+};
+
+/** The entities both targets redact in the redaction comparison (docs/benchmarks.md, "Redaction"). */
+export const REDACTION_ENTITIES = ['email', 'credit_card', 'phone_number'] as const;
+
+/** The llmobs processor's side of the redaction comparison: built-in detectors, everything else default. */
+export const OURS_REDACTION = { entities: [...REDACTION_ENTITIES] };
+
+/**
+ * The Collector's side: contrib's `redaction` processor keeping every key and masking what these RE2
+ * regexes match (in every string attribute value: resource, span, event...) with `****`. The card
+ * regex is 13–19 digits, optionally grouped by single spaces or dashes: RE2 cannot check Luhn, so it
+ * also masks digit runs that are not card numbers (none are in the payload).
+ */
+export const COLLECTOR_REDACTION = {
+  allow_all_keys: true,
+  blocked_values: [
+    '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}',
+    '\\b(?:\\d[ -]?){12,18}\\d\\b',
+    '\\(\\d{3}\\) ?\\d{3}-\\d{4}|\\+\\d{1,3}(?:[ -]\\d{1,4}){2,5}',
+  ],
+  summary: 'silent',
 };
 
 /** How this working tree's processor can run the GenAI pipelines; decided once per run by {@link probeGenAi}. */
@@ -89,6 +112,7 @@ export function pipelineConfig(
   ports: { grpc: number; http: number; health: number; metrics: number; prometheus: number },
   pipeline: PipelineKind = 'passthrough',
   genai?: GenAiSetup,
+  kind: TargetKind = 'ours',
 ): Record<string, unknown> {
   const otlpHttp = { otlp_http: { endpoint: sinkUrl, compression } };
   const common = { fileSink: false, selfMetrics: { level: 'normal' }, logLevel: 'info' } as const;
@@ -97,6 +121,16 @@ export function pipelineConfig(
   if (pipeline === 'reencode')
     return collectorConfig(
       { ...common, processors: { llm_redaction: REENCODE_REDACTION }, exporters: otlpHttp },
+      ports,
+      undefined,
+    );
+  if (pipeline === 'redaction')
+    return collectorConfig(
+      {
+        ...common,
+        processors: kind === 'ours' ? { llm_redaction: OURS_REDACTION } : { redaction: COLLECTOR_REDACTION },
+        exporters: otlpHttp,
+      },
       ports,
       undefined,
     );
@@ -220,8 +254,8 @@ export interface StartTargetOptions {
 export async function startTarget(o: StartTargetOptions): Promise<RunningTarget> {
   const otelcol = o.kind === 'collector' ? await goTool('otelcol') : undefined;
   const pipeline = o.pipeline ?? 'passthrough';
-  if (otelcol && pipeline !== 'passthrough')
-    throw new Error(`the Collector runs pass-through only, not ${pipeline}`);
+  if (otelcol && pipeline !== 'passthrough' && pipeline !== 'redaction')
+    throw new Error(`the Collector runs pass-through and redaction only, not ${pipeline}`);
   for (let attempt = 1; ; attempt++) {
     const [grpc, http, health, metrics, prometheus] = (await freePorts(5)) as [
       number,
@@ -240,6 +274,7 @@ export async function startTarget(o: StartTargetOptions): Promise<RunningTarget>
           { grpc, http, health, metrics, prometheus },
           pipeline,
           o.genai,
+          o.kind,
         ),
         { noRefs: true, lineWidth: -1 },
       ),
