@@ -192,6 +192,8 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
       evaluation: { enabled: false, samplingPercentage: 5, budget: { maxRequestsPerMinute: 60 } },
       feedback: { enabled: false },
     });
+    // Restarting outdated workloads is opt-in.
+    assert.deepEqual(spec.rollout, { enabled: false, maxWorkloadsPerMinute: 2, pauseOnCrashLoop: true });
     const exporter = (spec.exporters as unknown as Record<string, unknown>[])[0];
     assert.equal(exporter?.protocol, 'http/protobuf');
     assert.deepEqual(exporter?.signals, ['traces', 'metrics', 'logs']);
@@ -260,6 +262,14 @@ describe('llmobs.dev CRDs on a real kube-apiserver', () => {
     assert.match(
       await refusal(cp, resource('r7', { redaction: { entities: ['passport'] } })),
       /spec\.redaction\.entities\[0\]/,
+    );
+    assert.match(
+      await refusal(cp, resource('r8', { rollout: { enabled: true, maxWorkloadsPerMinute: 0 } })),
+      /spec\.rollout\.maxWorkloadsPerMinute: Invalid value.*greater than or equal to 1/,
+    );
+    assert.match(
+      await refusal(cp, resource('r9', { rollout: { maxWorkloadsPerMinute: 61 } })),
+      /spec\.rollout\.maxWorkloadsPerMinute: Invalid value.*less than or equal to 60/,
     );
   });
 

@@ -30,6 +30,7 @@ import { desiredState, injectionConfig } from './controller/desired.ts';
 import { LLMObservabilityReconciler } from './controller/llmobservability.ts';
 import { policyValidator } from './controller/policy-validator.ts';
 import type { Stores } from './controller/ports.ts';
+import { rolloutPod } from './controller/rollout.ts';
 import type { LLMObservability, LLMObservabilityPolicy } from './manifests/resources.ts';
 import { Controller, enqueueOwner, mapSource } from './runtime/controller.ts';
 import { type Informer, informerFor } from './runtime/informer.ts';
@@ -195,10 +196,7 @@ async function main(argv: string[]): Promise<number> {
       pods
         .list(ns)
         .filter((p) => p.metadata?.annotations?.[ANNOTATION.appliedBy] === `${ns}/${name}`)
-        .map((p) => ({
-          name: p.metadata?.name ?? '',
-          configHash: p.metadata?.annotations?.[ANNOTATION.configHash],
-        })),
+        .map((p) => rolloutPod(p, ANNOTATION.configHash)),
     readyReplicas: (ns, name) => deployments.get(name, ns)?.status?.readyReplicas,
   };
   const images = {

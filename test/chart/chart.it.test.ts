@@ -57,6 +57,7 @@ const EXPECTED_CLUSTER_RULES: readonly PolicyRule[] = [
   { apiGroups: ['llmobs.dev'], resources: ['llmobservabilities/finalizers'], verbs: ['update'] },
   { apiGroups: [''], resources: ['configmaps', 'services'], verbs: ALL },
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ALL },
+  { apiGroups: ['apps'], resources: ['statefulsets', 'daemonsets'], verbs: ['get', 'patch'] },
   { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   {

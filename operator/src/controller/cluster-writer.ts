@@ -11,9 +11,12 @@ import { GROUP, PLURAL, VERSION } from '../api/v1alpha1/constants.ts';
 import type { LLMObservabilityStatus } from '../api/v1alpha1/types.gen.ts';
 import type { LLMObservability } from '../manifests/resources.ts';
 import { isAlreadyExists, isNotFound } from '../runtime/errors.ts';
-import type { ClusterWriter, EventType } from './ports.ts';
+import type { ClusterWriter, EventType, WorkloadView } from './ports.ts';
+import type { WorkloadKind } from './rollout.ts';
 
 export const FIELD_MANAGER = 'llmobs-operator';
+/** Field manager of rollout restarts (kubectl uses kubectl-rollout), apart from the gateway's applies. */
+export const ROLLOUT_FIELD_MANAGER = 'llmobs-rollout';
 
 /** ClusterWriter over client-node: server-side apply for owned objects, merge patches for status. */
 export class KubeClusterWriter implements ClusterWriter {
@@ -82,5 +85,48 @@ export class KubeClusterWriter implements ClusterWriter {
     } catch {
       // An event that cannot be recorded must never fail a reconcile.
     }
+  }
+
+  async readWorkload(namespace: string, kind: WorkloadKind, name: string): Promise<WorkloadView | undefined> {
+    try {
+      const w = (await this.#objects.read({
+        apiVersion: 'apps/v1',
+        kind,
+        metadata: { name, namespace },
+      })) as {
+        spec?: {
+          selector?: { matchLabels?: Record<string, string> };
+          template?: { metadata?: { annotations?: Record<string, string> } };
+        };
+      };
+      return {
+        selector: w.spec?.selector,
+        templateAnnotations: w.spec?.template?.metadata?.annotations ?? {},
+      };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async annotatePodTemplate(
+    namespace: string,
+    kind: WorkloadKind,
+    name: string,
+    annotations: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    await this.#objects.patch(
+      {
+        apiVersion: 'apps/v1',
+        kind,
+        metadata: { name, namespace },
+        spec: { template: { metadata: { annotations } } },
+      } as KubernetesObject,
+      undefined,
+      undefined,
+      ROLLOUT_FIELD_MANAGER,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
   }
 }

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { type ControlPlane, startControlPlane } from '../../../test/harness/control-plane.ts';
 import { kubeApply } from '../../../test/harness/kube-apply.ts';
@@ -12,6 +18,7 @@ import type { LLMObservability, LLMObservabilityPolicy } from '../manifests/reso
 import { KubeClusterWriter } from './cluster-writer.ts';
 import { LLMObservabilityReconciler } from './llmobservability.ts';
 import type { Stores } from './ports.ts';
+import { rolloutPod } from './rollout.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', '..', 'crds');
 
@@ -33,11 +40,15 @@ async function snapshot(cp: ControlPlane): Promise<Stores> {
   })) as { items: LLMObservabilityPolicy[] };
   const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
   const deployments = await kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces();
+  const pods = await kc.makeApiClient(CoreV1Api).listPodForAllNamespaces();
   return {
     resource: (ns, name) => crs.items.find((c) => c.metadata.namespace === ns && c.metadata.name === name),
     policies: () => policies.items,
     namespaceLabels: (ns) => namespaces.items.find((n) => n.metadata?.name === ns)?.metadata?.labels ?? {},
-    instrumentedPods: () => [],
+    instrumentedPods: (ns, name) =>
+      pods.items
+        .filter((p) => p.metadata?.annotations?.['llmobs.dev/applied-by'] === `${ns}/${name}`)
+        .map((p) => rolloutPod(p)),
     readyReplicas: (ns, name) =>
       deployments.items.find((d) => d.metadata?.namespace === ns && d.metadata?.name === name)?.status
         ?.readyReplicas,
@@ -148,5 +159,99 @@ describe('LLMObservability reconciler against a real control plane', () => {
         );
     }
     assert.ok(gone, 'the garbage collector removed the gateway Deployment through its owner reference');
+  });
+
+  test('rollout restarts a Deployment whose pods carry an older config hash, once per hash', async () => {
+    const kc = cp.kubeConfig();
+    const writer = new KubeClusterWriter(kc);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const reconcile = async () =>
+      new LLMObservabilityReconciler(await snapshot(cp), writer, {
+        processorImage: 'llmobs/processor:test',
+        logger: pino({ level: 'silent' }),
+      }).reconcile({ namespace: 'llm-app', name: 'web' });
+    const obs = {
+      group: 'llmobs.dev',
+      version: 'v1alpha1',
+      namespace: 'llm-app',
+      plural: 'llmobservabilities',
+      name: 'web',
+    };
+    // Pods as the webhook would have left them for an older configuration (it does not run here).
+    await kubeApply(cp, [
+      {
+        apiVersion: 'llmobs.dev/v1alpha1',
+        kind: 'LLMObservability',
+        metadata: { name: 'web', namespace: 'llm-app' },
+        spec: { exporters: [{ name: 'tempo', endpoint: 'http://tempo:4318' }] },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: 'llm-app' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: {
+              labels: { app: 'web' },
+              annotations: { 'llmobs.dev/applied-by': 'llm-app/web', 'llmobs.dev/config-hash': 'old' },
+            },
+            spec: { containers: [{ name: 'app', image: 'example.com/web:1' }] },
+          },
+        },
+      } as { apiVersion: string; kind: string; metadata: { name: string } },
+    ]);
+    let outdated = 0;
+    for (let i = 0; i < 100 && outdated === 0; i++) {
+      await reconcile();
+      const cr = (await custom.getNamespacedCustomObject(obs)) as { status?: LLMObservabilityStatus };
+      outdated = cr.status?.outdatedPods ?? 0;
+      if (outdated === 0) await sleep(200);
+    }
+    assert.equal(outdated, 1, 'the Deployment pod counts as outdated');
+    let dep = await apps.readNamespacedDeployment({ namespace: 'llm-app', name: 'web' });
+    assert.equal(dep.spec?.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'], undefined);
+
+    // The resource changes and opts in: the Deployment is restarted for the new hash.
+    await custom.patchNamespacedCustomObject(
+      {
+        ...obs,
+        body: {
+          spec: {
+            contentCapture: 'redacted',
+            rollout: { enabled: true },
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await reconcile();
+    dep = await apps.readNamespacedDeployment({ namespace: 'llm-app', name: 'web' });
+    const cr = (await custom.getNamespacedCustomObject(obs)) as { status: LLMObservabilityStatus };
+    const restartedAt = dep.spec?.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
+    assert.match(restartedAt ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(
+      dep.spec?.template.metadata?.annotations?.['llmobs.dev/restarted-for-hash'],
+      cr.status.configHash,
+    );
+    assert.equal(cr.status.rollout?.restartedWorkloads, 1);
+    assert.equal(cr.status.rollout?.pendingWorkloads, 0);
+
+    // The new pods still carry the old hash (no webhook here): a second reconcile does not restart again.
+    await sleep(1_100);
+    await reconcile();
+    const again = await apps.readNamespacedDeployment({ namespace: 'llm-app', name: 'web' });
+    assert.equal(
+      again.spec?.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'],
+      restartedAt,
+    );
+    const events = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: 'llm-app' });
+    const restarts = events.items.filter(
+      (e) => e.reason === 'RolloutRestarted' && e.involvedObject.name === 'web',
+    );
+    assert.equal(restarts.length, 1);
+    assert.match(restarts[0]?.message ?? '', /restarted Deployment web/);
   });
 });

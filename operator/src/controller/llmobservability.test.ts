@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import type { LLMObservabilityStatus } from '../api/v1alpha1/types.gen.ts';
 import type { LLMObservability, LLMObservabilityPolicy } from '../manifests/resources.ts';
 import { LLMObservabilityReconciler } from './llmobservability.ts';
-import type { ClusterWriter, Stores } from './ports.ts';
+import type { ClusterWriter, Stores, WorkloadView } from './ports.ts';
+import type { RolloutPod } from './rollout.ts';
 
 type WithStatus = LLMObservability & { status?: LLMObservabilityStatus };
 
@@ -13,7 +14,9 @@ class FakeCluster implements Stores, ClusterWriter {
   crs = new Map<string, WithStatus>();
   policyList: LLMObservabilityPolicy[] = [];
   nsLabels: Record<string, Record<string, string>> = {};
-  pods: { name: string; configHash: string | undefined }[] = [];
+  pods: RolloutPod[] = [];
+  workloads = new Map<string, WorkloadView>();
+  restarts: string[] = [];
   ready = new Map<string, number>();
   applied: KubernetesObject[] = [];
   deleted: string[] = [];
@@ -54,6 +57,15 @@ class FakeCluster implements Stores, ClusterWriter {
   }
   async event(_r: LLMObservability, type: string, reason: string, message: string) {
     this.events.push({ type, reason, message });
+  }
+  async readWorkload(ns: string, kind: string, name: string) {
+    return this.workloads.get(`${kind}/${ns}/${name}`);
+  }
+  async annotatePodTemplate(ns: string, kind: string, name: string, annotations: Record<string, string>) {
+    const k = `${kind}/${ns}/${name}`;
+    this.restarts.push(k);
+    const w = this.workloads.get(k);
+    if (w) this.workloads.set(k, { ...w, templateAnnotations: { ...w.templateAnnotations, ...annotations } });
   }
   status(name = 'chat') {
     return this.crs.get(`llm-app/${name}`)?.status;
@@ -220,4 +232,100 @@ test('hash redaction in gateway mode creates the key Secret once and mounts it; 
   );
   const cm = fake.applied.find((o) => o.kind === 'ConfigMap') as { data: Record<string, string> };
   assert.match(cm.data['config.yaml'] ?? '', /key_file: \/etc\/llmobs\/hmac\/key/);
+});
+
+test('rollout: restarts the Deployments of outdated pods once per hash, rate-limited, pausing on crashes', async () => {
+  const { fake, r, advance } = setup({
+    exporters: [{ name: 'tempo', endpoint: 'http://tempo:4318' }],
+    rollout: { enabled: true, maxWorkloadsPerMinute: 2 },
+  });
+  fake.ready.set('llm-app/llmobs-processor-chat', 1);
+  const req = { namespace: 'llm-app', name: 'chat' };
+  for (const app of ['a', 'b', 'c']) {
+    fake.workloads.set(`Deployment/llm-app/${app}`, {
+      selector: { matchLabels: { app } },
+      templateAnnotations: {},
+    });
+    fake.pods.push({
+      name: `${app}-5d8f-x`,
+      configHash: 'old',
+      labels: { app, 'pod-template-hash': '5d8f' },
+      ownerReferences: [{ kind: 'ReplicaSet', name: `${app}-5d8f`, controller: true }],
+      createdAt: '2026-11-23T09:00:00Z',
+    });
+  }
+  // A Job's pod and a ReplicaSet whose name-derived Deployment does not select it are left alone.
+  fake.pods.push({
+    name: 'x',
+    configHash: 'old',
+    labels: { app: 'other', 'pod-template-hash': '1' },
+    ownerReferences: [{ kind: 'ReplicaSet', name: 'a-1', controller: true }],
+  });
+
+  assert.deepEqual(await r.reconcile(req), { requeueAfterMs: 30_000 });
+  assert.deepEqual(fake.restarts, ['Deployment/llm-app/a', 'Deployment/llm-app/b']);
+  const hash = fake.status()?.configHash ?? '';
+  assert.deepEqual(fake.workloads.get('Deployment/llm-app/a')?.templateAnnotations, {
+    'kubectl.kubernetes.io/restartedAt': '2026-11-23T10:00:00Z',
+    'llmobs.dev/restarted-for-hash': hash,
+  });
+  assert.deepEqual(
+    fake.events.filter((e) => e.reason === 'RolloutRestarted').map((e) => e.message.split(':')[0]),
+    ['restarted Deployment a', 'restarted Deployment b'],
+  );
+  assert.deepEqual(fake.status()?.rollout, {
+    configHash: hash,
+    restartedWorkloads: 2,
+    pendingWorkloads: 1,
+    lastRestartTime: '2026-11-23T10:00:00Z',
+  });
+  assert.equal(fake.condition('RolloutPaused')?.status, 'False');
+
+  // Old pods still run (rolling): a and b are not restarted again; c waits for a token.
+  advance(10_000);
+  assert.deepEqual(await r.reconcile(req), { requeueAfterMs: 20_000 });
+  assert.equal(fake.restarts.length, 2);
+
+  // A new pod of a crashes: no further restarts, RolloutPaused=True naming it, one Warning.
+  fake.pods.push({
+    name: 'a-9c1e-y',
+    configHash: hash,
+    labels: { app: 'a', 'pod-template-hash': '9c1e' },
+    ownerReferences: [{ kind: 'ReplicaSet', name: 'a-9c1e', controller: true }],
+    createdAt: '2026-11-23T10:00:05Z',
+    containers: [{ name: 'app', waitingReason: 'CrashLoopBackOff', restartCount: 2 }],
+  });
+  advance(60_000);
+  await r.reconcile(req);
+  await r.reconcile(req);
+  assert.equal(fake.restarts.length, 2);
+  assert.equal(fake.condition('RolloutPaused')?.status, 'True');
+  assert.equal(fake.condition('RolloutPaused')?.reason, 'NewPodsCrashing');
+  assert.match(fake.condition('RolloutPaused')?.message ?? '', /a-9c1e-y/);
+  assert.equal(fake.events.filter((e) => e.reason === 'RolloutPaused').length, 1);
+  assert.equal(fake.status()?.rollout?.pendingWorkloads, 1);
+
+  // The crash clears: c is restarted.
+  fake.pods.pop();
+  await r.reconcile(req);
+  assert.equal(fake.condition('RolloutPaused')?.status, 'False');
+  assert.deepEqual(fake.restarts.at(-1), 'Deployment/llm-app/c');
+  assert.equal(fake.status()?.rollout?.restartedWorkloads, 3);
+  assert.equal(fake.status()?.rollout?.pendingWorkloads, 0);
+});
+
+test('rollout disabled (the default): outdated pods are counted, nothing is restarted', async () => {
+  const { fake, r } = setup();
+  fake.workloads.set('StatefulSet/llm-app/db', { selector: undefined, templateAnnotations: {} });
+  fake.pods = [
+    {
+      name: 'db-0',
+      configHash: 'old',
+      ownerReferences: [{ kind: 'StatefulSet', name: 'db', controller: true }],
+    },
+  ];
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.deepEqual(fake.restarts, []);
+  assert.equal(fake.status()?.outdatedPods, 1);
+  assert.equal(fake.condition('RolloutPaused'), undefined);
 });

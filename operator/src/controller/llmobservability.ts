@@ -11,9 +11,31 @@ import {
   hmacSecret,
 } from '../manifests/gateway.ts';
 import { configHash } from '../manifests/hash.ts';
-import { type Condition, setCondition } from '../runtime/conditions.ts';
+import {
+  type Condition,
+  findCondition,
+  formatTime,
+  removeCondition,
+  setCondition,
+} from '../runtime/conditions.ts';
 import { desiredState } from './desired.ts';
 import type { ClusterWriter, Stores } from './ports.ts';
+import {
+  type Candidate,
+  crashingPod,
+  outdatedOwners,
+  pauseDecision,
+  planRollout,
+  RESTARTED_AT,
+  RESTARTED_FOR_HASH,
+  ROLLOUT_PAUSED,
+  selectorMatches,
+  TokenBucket,
+  type WorkloadRef,
+} from './rollout.ts';
+
+type RolloutStatus = NonNullable<LLMObservabilityStatus['rollout']>;
+type Resource = NonNullable<ReturnType<Stores['resource']>>;
 
 export interface ReconcilerOptions {
   readonly processorImage: string;
@@ -36,6 +58,8 @@ export class LLMObservabilityReconciler {
   readonly #stores: Stores;
   readonly #writer: ClusterWriter;
   readonly #o: ReconcilerOptions;
+  /** spec.rollout rate limit per resource (namespace/name); in memory, so a new leader starts full. */
+  readonly #buckets = new Map<string, TokenBucket>();
 
   constructor(stores: Stores, writer: ClusterWriter, o: ReconcilerOptions) {
     this.#stores = stores;
@@ -110,7 +134,14 @@ export class LLMObservabilityReconciler {
       const message = `applying the processor objects failed: ${(err as Error).message}`;
       set(CONDITION.processorReady, false, 'ApplyFailed', message);
       set(CONDITION.ready, false, 'ApplyFailed', message);
-      await this.#writeStatus(cr, conditions, generation, hash, eff.mode);
+      await this.#writeStatus(
+        cr,
+        conditions,
+        generation,
+        hash,
+        eff.mode,
+        (cr as { status?: LLMObservabilityStatus }).status?.rollout,
+      );
       await this.#writer.event(cr, 'Warning', 'ApplyFailed', message);
       throw err;
     }
@@ -146,16 +177,128 @@ export class LLMObservabilityReconciler {
           : 'waiting for the processor',
     );
 
-    await this.#writeStatus(cr, conditions, generation, hash, eff.mode);
+    const rollout = await this.#rollout(cr, hash, generation, conditions, set, now);
+    if (rollout.requeueAfterMs !== undefined)
+      requeueAfterMs = Math.min(requeueAfterMs ?? Number.POSITIVE_INFINITY, rollout.requeueAfterMs);
+
+    await this.#writeStatus(cr, conditions, generation, hash, eff.mode, rollout.status);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
   }
 
+  /**
+   * spec.rollout: restart, once per config hash and at most maxWorkloadsPerMinute, the workloads whose pods
+   * carry another hash; pause while pods created since the last restart crash (see rollout.ts).
+   */
+  async #rollout(
+    cr: Resource,
+    hash: string,
+    generation: number,
+    conditions: Condition[],
+    set: (type: string, ok: boolean, reason: string, message: string) => void,
+    now: Date,
+  ): Promise<{ status: RolloutStatus | undefined; requeueAfterMs?: number }> {
+    const ns = cr.metadata.namespace ?? '';
+    const key = `${ns}/${cr.metadata.name}`;
+    const spec = cr.spec?.rollout;
+    const previous = (cr as { status?: LLMObservabilityStatus }).status?.rollout;
+    if (!spec?.enabled) {
+      this.#buckets.delete(key);
+      removeCondition(conditions, ROLLOUT_PAUSED);
+      return { status: previous };
+    }
+    const perMinute = spec.maxWorkloadsPerMinute ?? 2;
+    const pods = this.#stores.instrumentedPods(ns, cr.metadata.name);
+    // Outdated pods → their workloads; a ReplicaSet's Deployment is checked by reading it (selector).
+    let failed = 0;
+    let lastRestart = previous?.lastRestartTime ? new Date(previous.lastRestartTime) : undefined;
+    const candidates = new Map<string, Candidate>();
+    for (const o of outdatedOwners(pods, hash)) {
+      try {
+        const ref: WorkloadRef | undefined =
+          o.kind === 'ReplicaSet'
+            ? o.deployment
+              ? { kind: 'Deployment', name: o.deployment }
+              : undefined
+            : o;
+        if (!ref || candidates.has(`${ref.kind}/${ref.name}`)) continue;
+        const view = await this.#writer.readWorkload(ns, ref.kind, ref.name);
+        if (!view) continue;
+        if (o.kind === 'ReplicaSet' && !selectorMatches(view.selector, o.podLabels)) continue;
+        const restartedForHash = view.templateAnnotations[RESTARTED_FOR_HASH];
+        candidates.set(`${ref.kind}/${ref.name}`, { ref, restartedForHash });
+        // The workloads remember their restart even when the cached status has not caught up yet.
+        const at = Date.parse(view.templateAnnotations[RESTARTED_AT] ?? '');
+        if (restartedForHash === hash && at > (lastRestart?.getTime() ?? 0)) lastRestart = new Date(at);
+      } catch (err) {
+        failed++;
+        this.#o.logger.warn(
+          { err, resource: key, owner: `${o.kind}/${o.name}` },
+          'rollout: reading a workload failed',
+        );
+      }
+    }
+
+    // A copy: set() below updates the condition in place.
+    const prevPaused = structuredClone(findCondition(conditions, ROLLOUT_PAUSED));
+    const pause = pauseDecision({
+      pauseOnCrashLoop: spec.pauseOnCrashLoop ?? true,
+      crashing: crashingPod(pods, lastRestart),
+      previous: prevPaused,
+      generation,
+    });
+    set(ROLLOUT_PAUSED, pause.paused, pause.reason, pause.message);
+    if (pause.paused && prevPaused?.status !== 'True')
+      await this.#writer.event(cr, 'Warning', 'RolloutPaused', pause.message);
+
+    const bucket = this.#buckets.get(key) ?? new TokenBucket(perMinute, now);
+    this.#buckets.set(key, bucket);
+    const plan = planRollout([...candidates.values()], hash, pause.paused, bucket, perMinute, now);
+    let restarted = 0;
+    for (const ref of plan.restart) {
+      try {
+        await this.#writer.annotatePodTemplate(ns, ref.kind, ref.name, {
+          [RESTARTED_AT]: formatTime(now),
+          [RESTARTED_FOR_HASH]: hash,
+        });
+        restarted++;
+        await this.#writer.event(
+          cr,
+          'Normal',
+          'RolloutRestarted',
+          `restarted ${ref.kind} ${ref.name}: its pods were instrumented from an older configuration (now ${hash})`,
+        );
+      } catch (err) {
+        failed++;
+        await this.#writer.event(
+          cr,
+          'Warning',
+          'RolloutFailed',
+          `restarting ${ref.kind} ${ref.name} failed: ${(err as Error).message}`,
+        );
+      }
+    }
+
+    const status: RolloutStatus = {
+      configHash: hash,
+      restartedWorkloads:
+        (previous?.configHash === hash ? (previous.restartedWorkloads ?? 0) : 0) + restarted,
+      pendingWorkloads: plan.pending.length + failed,
+    };
+    const last = restarted > 0 ? formatTime(now) : lastRestart && formatTime(lastRestart);
+    if (last) status.lastRestartTime = last;
+    // Paused or failing: look again later (pod events requeue too, e.g. when the crash clears).
+    const retry = failed > 0 || (pause.paused && plan.pending.length > 0) ? 30_000 : undefined;
+    const after = [plan.requeueAfterMs, retry].filter((v): v is number => v !== undefined);
+    return after.length > 0 ? { status, requeueAfterMs: Math.min(...after) } : { status };
+  }
+
   async #writeStatus(
-    cr: NonNullable<ReturnType<Stores['resource']>>,
+    cr: Resource,
     conditions: Condition[],
     generation: number,
     hash: string,
     mode: 'gateway' | 'sidecar',
+    rollout: RolloutStatus | undefined,
   ): Promise<void> {
     const pods = this.#stores.instrumentedPods(cr.metadata.namespace ?? '', cr.metadata.name);
     const status: LLMObservabilityStatus = {
@@ -165,6 +308,7 @@ export class LLMObservabilityReconciler {
       processorEndpoint: mode === 'gateway' ? gatewayEndpoint(cr) : 'http://localhost:4318',
       instrumentedPods: pods.filter((p) => p.configHash === hash).length,
       outdatedPods: pods.filter((p) => p.configHash !== hash).length,
+      ...(rollout ? { rollout } : {}),
     };
     const previous = (cr as { status?: LLMObservabilityStatus }).status;
     // Compared canonically: the apiserver may return keys in another order.

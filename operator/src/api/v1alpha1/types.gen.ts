@@ -399,6 +399,23 @@ export interface LLMObservabilitySpec {
     };
   };
   /**
+   * Opt-in restart of the workloads (Deployments, StatefulSets, DaemonSets) whose pods were instrumented from an older configuration (llmobs.dev/config-hash differs from status.configHash), the way kubectl rollout restart does it: each workload's pod template gets kubectl.kubernetes.io/restartedAt and llmobs.dev/restarted-for-hash, so it is restarted at most once per configuration.
+   */
+  rollout?: {
+    /**
+     * Restart outdated workloads. Off by default; status.outdatedPods is reported either way.
+     */
+    enabled?: boolean;
+    /**
+     * Most workloads restarted per minute (a token bucket); the rest wait, counted in status.rollout.pendingWorkloads.
+     */
+    maxWorkloadsPerMinute?: number;
+    /**
+     * Stop restarting while a selected pod created after the last restart is in CrashLoopBackOff or restarting repeatedly (condition RolloutPaused); restarts resume when the crash clears or the resource changes.
+     */
+    pauseOnCrashLoop?: boolean;
+  };
+  /**
    * Where processed telemetry goes. Credentials stay with the processor and never reach application pods.
    *
    * @minItems 1
@@ -507,6 +524,27 @@ export interface LLMObservabilityStatus {
    * Where instrumented pods send OTLP.
    */
   processorEndpoint?: string;
+  /**
+   * Progress of spec.rollout for the current configHash.
+   */
+  rollout?: {
+    /**
+     * The configuration the counts below are for.
+     */
+    configHash?: string;
+    /**
+     * Workloads restarted for this configuration.
+     */
+    restartedWorkloads?: number;
+    /**
+     * Workloads with outdated pods still waiting for a restart (rate limit or pause).
+     */
+    pendingWorkloads?: number;
+    /**
+     * When the operator last restarted a workload of this resource.
+     */
+    lastRestartTime?: string;
+  };
 }
 
 export interface LLMObservabilityPolicySpec {
