@@ -1,10 +1,7 @@
-import type { AnyValue, Int64, KeyValue } from '../otlp/model.ts';
+import { int64ToNumber } from '../metrics/cardinality/int64.ts';
+import type { AnyValue, KeyValue } from '../otlp/model.ts';
 
-/** A 64-bit OTLP integer as a JS number (token counts and nanosecond times fit well within 2^53 for our use). */
-export function int64ToNumber(v: Int64 | null | undefined): number {
-  if (v === null || v === undefined) return 0;
-  return typeof v === 'number' ? v : v.toNumber();
-}
+export { int64ToNumber };
 
 /**
  * A numeric attribute, whichever way the instrumentation typed it: int, double, or a decimal string

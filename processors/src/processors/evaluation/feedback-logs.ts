@@ -3,10 +3,9 @@ import type { Processor } from '../../component/processor.ts';
 import { seriesKey } from '../../metrics/cardinality/series-key.ts';
 import type { KeyValue, LogsRequest, Resource } from '../../otlp/model.ts';
 import { FEEDBACK } from '../../receivers/feedback/feedback.ts';
-import { DEFAULT_RESOURCE_ATTRIBUTES } from '../genaimetrics/config.ts';
-import { DerivedMetricsFeed } from '../genaimetrics/feed.ts';
+import type { DerivedMetricsFeed } from '../genaimetrics/feed.ts';
 import type { EvaluationConfig } from './config.ts';
-import { VERDICTS } from './instruments.ts';
+import { VERDICTS, verdictFeed } from './instruments.ts';
 
 /** The OTLP event shape of user feedback: a log record named so (or any log record carrying the attribute). */
 export const FEEDBACK_EVENT = 'llmobs.feedback';
@@ -29,15 +28,7 @@ export class FeedbackLogProcessor implements Processor<'logs'> {
 
   constructor(set: CreateSettings, cfg: EvaluationConfig, next: Consumer<'logs'>) {
     this.#next = next;
-    this.#feed = new DerivedMetricsFeed(set, {
-      pipelines: cfg.metricsPipelines,
-      flushIntervalMs: cfg.flushIntervalMs,
-      seriesTtlMs: 3_600_000,
-      maxSeriesPerMetric: 2000,
-      resourceAttributes: DEFAULT_RESOURCE_ATTRIBUTES,
-      instruments: [VERDICTS],
-      scope: { name: 'llmobs.dev/processor/llm_evaluation/feedback', version: '0.1.0' },
-    });
+    this.#feed = verdictFeed(set, cfg, [VERDICTS], 'llmobs.dev/processor/llm_evaluation/feedback');
   }
 
   get feed(): DerivedMetricsFeed {

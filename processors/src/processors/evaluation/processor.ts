@@ -5,18 +5,17 @@ import { documentsOf, exchangeOf } from '../../genai/content.ts';
 import { normaliseProvider } from '../../genai/dialects.ts';
 import { operationOf, stageOf } from '../../genai/operation.ts';
 import { factString, factsOf } from '../../genai/span-facts.ts';
-import { traceSampled } from '../../genai/trace-random.ts';
 import { emptyBuckets } from '../../genai/usage.ts';
 import { seriesKey } from '../../metrics/cardinality/series-key.ts';
 import type { AnyValue, KeyValue, Span, TracesRequest } from '../../otlp/model.ts';
 import { appendSpanAttribute } from '../../otlp/span-appends.ts';
 import { periodAt, priceUsage } from '../../pricing/price.ts';
 import { FEEDBACK } from '../../receivers/feedback/feedback.ts';
-import { DEFAULT_RESOURCE_ATTRIBUTES } from '../genaimetrics/config.ts';
-import { DerivedMetricsFeed } from '../genaimetrics/feed.ts';
+import type { DerivedMetricsFeed } from '../genaimetrics/feed.ts';
+import { ConsistentSampler, explicitRandomness } from '../sampling/randomness.ts';
 import { JudgeBudget, type Spend } from './budget.ts';
 import type { EvaluationConfig } from './config.ts';
-import { EVAL_INSTRUMENTS, JUDGE_COST, VERDICTS } from './instruments.ts';
+import { EVAL_INSTRUMENTS, JUDGE_COST, VERDICTS, verdictFeed } from './instruments.ts';
 import { askJudge, JudgeError, type JudgeInput, type JudgeResult, type Rubric } from './judge.ts';
 
 const STATUS_ERROR = 2;
@@ -58,6 +57,8 @@ export class EvaluationProcessor implements Processor<'traces'> {
   readonly #cfg: EvaluationConfig;
   readonly #next: Consumer<'traces'>;
   readonly #budget: JudgeBudget;
+  /** The same trace-id rule llm_sampling uses, so a judged share and a kept share line up. */
+  readonly #sampler: ConsistentSampler;
   readonly #feed: DerivedMetricsFeed;
   readonly #queue: Job[] = [];
   #running = 0;
@@ -71,15 +72,8 @@ export class EvaluationProcessor implements Processor<'traces'> {
     this.#cfg = cfg;
     this.#next = next;
     this.#budget = new JudgeBudget(cfg.maxRequestsPerMinute, cfg.maxCostPerHour);
-    this.#feed = new DerivedMetricsFeed(set, {
-      pipelines: cfg.metricsPipelines,
-      flushIntervalMs: cfg.flushIntervalMs,
-      seriesTtlMs: 3_600_000,
-      maxSeriesPerMetric: 2000,
-      resourceAttributes: DEFAULT_RESOURCE_ATTRIBUTES,
-      instruments: EVAL_INSTRUMENTS,
-      scope: SCOPE,
-    });
+    this.#sampler = new ConsistentSampler(cfg.samplingPercentage);
+    this.#feed = verdictFeed(set, cfg, EVAL_INSTRUMENTS, SCOPE.name);
     // A token is at least 1 character (so chars bound the prompt) and the reply is capped at 96 tokens
     // (+ the system prompt's few hundred characters, included by the caller).
     const match = cfg.judgePrices.lookup(undefined, cfg.judge.model);
@@ -194,7 +188,7 @@ export class EvaluationProcessor implements Processor<'traces'> {
       )
         return true;
     }
-    return traceSampled(span.traceId, this.#cfg.samplingPercentage);
+    return this.#sampler.keeps(span.traceId ?? new Uint8Array(), explicitRandomness(span.traceState));
   }
 
   #skip(reason: SkipReason, n: number): void {

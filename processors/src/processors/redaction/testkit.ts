@@ -1,10 +1,10 @@
 /** Shared helpers of the redaction tests (not used by the processor itself). */
-import pino from 'pino';
 import type { CreateSettings } from '../../component/component.ts';
 import { encodeRequest } from '../../otlp/codec.ts';
 import type { RequestBySignal } from '../../otlp/model.ts';
 import type { Signal } from '../../otlp/schema.ts';
-import { SelfTelemetry } from '../../telemetry/self-telemetry.ts';
+import type { SelfTelemetry } from '../../telemetry/self-telemetry.ts';
+import { settings as componentSettings } from '../../testing/components.ts';
 import { parseRedactionConfig, type RedactionConfig } from './config.ts';
 import type { Detector } from './detectors.ts';
 import { PLAIN, Tally } from './redactor.ts';
@@ -38,7 +38,7 @@ export function wireForms(value: string): string[] {
 }
 
 export function settings(id = 'llm_redaction'): CreateSettings & { telemetry: SelfTelemetry } {
-  return { id, logger: pino({ level: 'silent' }), telemetry: new SelfTelemetry({ processMetrics: false }) };
+  return componentSettings(id);
 }
 
 export { sink } from '../../testing/components.ts';
