@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import Long from 'long';
 import { recordLlmSpans, sdkProtobuf } from '../testing/sdk-spans.ts';
 import { decodeRequest, encodeRequest } from './codec.ts';
 import type { KeyValue, TracesRequest } from './model.ts';
@@ -23,12 +24,33 @@ function rng(seed: number): () => number {
 }
 
 function randomValue(r: () => number): KeyValue['value'] {
-  const pick = Math.floor(r() * 5);
+  const pick = Math.floor(r() * 12);
   if (pick === 0) return { stringValue: 'é€'.repeat(Math.floor(r() * 300)) };
   if (pick === 1) return { doubleValue: r() * 1e6 };
   if (pick === 2) return { intValue: Math.floor(r() * 2 ** 40) };
   if (pick === 3) return { boolValue: r() < 0.5 };
-  return { arrayValue: { values: [{ stringValue: 'a' }, { intValue: 7 }] } };
+  if (pick === 4) return { arrayValue: { values: [{ stringValue: 'a' }, { intValue: 7 }] } };
+  // What the hand encoder leaves to protobufjs, and its edges.
+  if (pick === 5) return { intValue: -Math.floor(r() * 2 ** 40) - 1 };
+  if (pick === 6) return { intValue: Long.fromString('-9223372036854775808') };
+  if (pick === 7) return { stringValue: '' };
+  if (pick === 8) return null;
+  if (pick === 9) return { bytesValue: Uint8Array.from([0, 255, 7]) };
+  if (pick === 10) return { doubleValue: -0 };
+  return { kvlistValue: { values: [{ key: 'nested', value: { doubleValue: 1.5 } }] } };
+}
+
+/** The SDK's request with its resource and scope repeated, so appends land under several of each. */
+function severalResources(bytes: Uint8Array): Uint8Array {
+  const req = decode(bytes);
+  const rs = req.resourceSpans[0];
+  assert.ok(rs);
+  const scopes = [rs.scopeSpans[0], rs.scopeSpans[0], rs.scopeSpans[0]].map((ss) => ({
+    ...ss,
+    spans: [...(ss?.spans ?? [])],
+  }));
+  const copy = { ...rs, scopeSpans: scopes } as typeof rs;
+  return encodeRequest('traces', { resourceSpans: [copy, { ...rs }, copy] } as TracesRequest, 'protobuf');
 }
 
 describe('span attribute appends spliced into the received bytes', () => {
@@ -47,6 +69,28 @@ describe('span attribute appends spliced into the received bytes', () => {
           key: `k${i}.${'x'.repeat(Math.floor(r() * 200))}`,
           value: randomValue(r),
         });
+      }
+      const patched = patchedBytes(req, bytes);
+      assert.ok(patched, 'patched');
+      assert.deepEqual(
+        type.toObject(type.decode(patched), { longs: String, bytes: String }),
+        plain(req),
+        `run ${run}`,
+      );
+    }
+  });
+
+  it('decodes exactly like encoding it, with appends under several resources and scopes', async () => {
+    const bytes = severalResources(sdkProtobuf(await recordLlmSpans(12)));
+    const r = rng(11);
+    for (let run = 0; run < 200; run++) {
+      const req = decode(bytes);
+      const spans = req.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
+      const n = 1 + Math.floor(r() * 8);
+      for (let i = 0; i < n; i++) {
+        const s = spans[Math.floor(r() * spans.length)];
+        assert.ok(s);
+        appendSpanAttribute(req, s, { key: `ключ.${i}`, value: randomValue(r) });
       }
       const patched = patchedBytes(req, bytes);
       assert.ok(patched, 'patched');

@@ -1,4 +1,3 @@
-import protobuf from 'protobufjs';
 import type { KeyValue, Span, TracesRequest } from './model.ts';
 import { otlpTypes } from './schema.ts';
 
@@ -18,13 +17,20 @@ interface AppendLog {
   changed: boolean;
 }
 
-const logs = new WeakMap<TracesRequest, AppendLog>();
+/**
+ * The log is kept on the request object under a symbol (protobufjs encodes only the fields it knows),
+ * not in a WeakMap: a WeakMap's table lives in the old generation, and V8's young-generation GC then
+ * kept every logged span (and the request around it) alive until a full GC — in the cost pipeline that
+ * was two thirds of its CPU (bench/calibrate.ts' chain step: 14 µs of GC per span, 1 µs after).
+ */
+const LOG = Symbol('llmobs.span-appends');
+type WithLog = TracesRequest & { [LOG]?: AppendLog };
 
 function logOf(req: TracesRequest): AppendLog {
-  let log = logs.get(req);
+  let log = (req as WithLog)[LOG];
   if (!log) {
     log = { spans: new Map(), changed: false };
-    logs.set(req, log);
+    (req as WithLog)[LOG] = log;
   }
   return log;
 }
@@ -56,41 +62,30 @@ export function markChanged(req: TracesRequest): void {
  * (or its bytes do not have the shape decoding gave it, which would be a bug: encode then).
  */
 export function patchedBytes(req: TracesRequest, bytes: Uint8Array): Uint8Array | undefined {
-  const log = logs.get(req);
+  const log = (req as WithLog)[LOG];
   if (!log) return bytes;
   if (log.changed) return undefined;
   if (log.spans.size === 0) return bytes;
-  // Where each appended span sits: resourceSpans[i].scopeSpans[j].spans[k], the order decoding saw.
-  const where = new Map<number, Map<number, Map<number, KeyValue[]>>>();
-  req.resourceSpans.forEach((rs, i) => {
-    rs.scopeSpans.forEach((ss, j) => {
-      ss.spans.forEach((s, k) => {
-        const kvs = log.spans.get(s);
-        if (!kvs) return;
-        let r = where.get(i);
-        if (!r) {
-          r = new Map();
-          where.set(i, r);
-        }
-        let sc = r.get(j);
-        if (!sc) {
-          sc = new Map();
-          r.set(j, sc);
-        }
-        sc.set(k, kvs);
-      });
-    });
-  });
+  // Where each appended span sits — resourceSpans[i].scopeSpans[j].spans[k], in the order decoding
+  // saw, which is the order of the bytes — and its new attributes, encoded one after the other.
+  const extras = new AttributeEncoder();
+  const plan: number[] = [];
+  const rss = req.resourceSpans;
+  for (let i = 0; i < rss.length; i++) {
+    const scopes = (rss[i] as (typeof rss)[number]).scopeSpans;
+    for (let j = 0; j < scopes.length; j++) {
+      const spans = (scopes[j] as (typeof scopes)[number]).spans;
+      for (let k = 0; k < spans.length; k++) {
+        const kvs = log.spans.get(spans[k] as Span);
+        if (!kvs) continue;
+        const from = extras.length;
+        for (const kv of kvs) extras.spanAttribute(kv);
+        plan.push(i, j, k, from, extras.length);
+      }
+    }
+  }
   try {
-    const out = patchMessage(bytes, 1, where, (rsBytes, rs) =>
-      patchMessage(rsBytes, 2, rs, (ssBytes, ss) =>
-        patchMessage(ssBytes, 2, ss, (spanBytes, kvs) => {
-          const extra = encodeAttributes(kvs);
-          return { chunks: [spanBytes, extra], length: spanBytes.length + extra.length };
-        }),
-      ),
-    );
-    return Buffer.concat(out.chunks, out.length);
+    return new Splice(bytes, plan, extras.bytes()).run();
   } catch {
     return undefined;
   }
@@ -98,99 +93,281 @@ export function patchedBytes(req: TracesRequest, bytes: Uint8Array): Uint8Array 
 
 /** `attributes` is field 9 of Span, length-delimited: tag 9 << 3 | 2. */
 const SPAN_ATTRIBUTES_TAG = (9 << 3) | 2;
+/** The length-delimited field holding the next level down: resourceSpans (1) in the request, scopeSpans (2), spans (2). */
+const CHILD_FIELD = [1, 2, 2] as const;
+const OP_COPY = 0;
+const OP_VARINT = 1;
+const OP_EXTRA = 2;
 
-/** The span's new `attributes` fields, encoded one after the other into one buffer. */
-function encodeAttributes(kvs: readonly KeyValue[]): Uint8Array {
-  const w = protobuf.Writer.create();
-  for (const kv of kvs) {
-    w.uint32(SPAN_ATTRIBUTES_TAG).fork();
-    otlpTypes.keyValue.encode(kv as never, w);
-    w.ldelim();
+/**
+ * One splice: a walk of the received bytes three levels down that records what to write as a flat
+ * list of operations (copy a range of the input, write a varint, copy a range of the encoded
+ * attributes), then one allocation and the copies. Nothing per field is allocated: the walk used to
+ * slice the input per span and concatenate, and that cost as much as pricing the span.
+ */
+class Splice {
+  readonly #buf: Uint8Array;
+  readonly #plan: readonly number[];
+  readonly #extra: Uint8Array;
+  /** Triples (op, a, b). */
+  readonly #ops: number[] = [];
+  /** The plan entry (index of its first number) the walk looks for next. */
+  #next = 0;
+  /** The occurrence index of the message being walked at each level. */
+  readonly #at = [0, 0, 0];
+  #pos = 0;
+
+  constructor(buf: Uint8Array, plan: readonly number[], extra: Uint8Array) {
+    this.#buf = buf;
+    this.#plan = plan;
+    this.#extra = extra;
   }
-  return w.finish();
+
+  run(): Uint8Array {
+    const length = this.#level(0, this.#buf.length, 0);
+    if (this.#next !== this.#plan.length) throw new Error('the request has fewer spans than decoded');
+    const out = Buffer.allocUnsafe(length);
+    const ops = this.#ops;
+    const src = Buffer.isBuffer(this.#buf)
+      ? this.#buf
+      : Buffer.from(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+    const extra = Buffer.from(this.#extra.buffer, this.#extra.byteOffset, this.#extra.byteLength);
+    let o = 0;
+    for (let i = 0; i < ops.length; i += 3) {
+      const op = ops[i] as number;
+      const a = ops[i + 1] as number;
+      const b = ops[i + 2] as number;
+      if (op === OP_COPY) o += src.copy(out, o, a, b);
+      else if (op === OP_EXTRA) o += extra.copy(out, o, a, b);
+      else o = writeVarint(out, o, a);
+    }
+    if (o !== length) throw new Error('splice length mismatch');
+    return out;
+  }
+
+  /** Whether the plan's next entry lies inside occurrence `n` at `depth` (and the walk's ancestors). */
+  #targets(depth: number, n: number): boolean {
+    const p = this.#next;
+    if (p >= this.#plan.length || this.#plan[p + depth] !== n) return false;
+    for (let d = 0; d < depth; d++) if (this.#plan[p + d] !== this.#at[d]) return false;
+    return true;
+  }
+
+  /** Records the operations writing message body [start, end) at `depth`; returns their length. */
+  #level(start: number, end: number, depth: number): number {
+    const field = CHILD_FIELD[depth] as number;
+    let length = 0;
+    let copyFrom = start;
+    let n = 0;
+    this.#pos = start;
+    while (this.#pos < end) {
+      const fieldStart = this.#pos;
+      const tag = this.#varint(end);
+      const wire = tag & 7;
+      if (wire === 2) {
+        const len = this.#varint(end);
+        const bodyStart = this.#pos;
+        const bodyEnd = bodyStart + len;
+        if (bodyEnd > end) throw new Error('truncated');
+        this.#pos = bodyEnd;
+        if (tag >>> 3 !== field) continue;
+        const index = n++;
+        if (!this.#targets(depth, index)) continue;
+        // This occurrence holds an appended span: copy up to its tag and length prefix, then write
+        // it with its new length.
+        if (fieldStart > copyFrom) this.#op(OP_COPY, copyFrom, fieldStart);
+        length += fieldStart - copyFrom;
+        const tagEnd = fieldStart + varintSize(tag);
+        this.#op(OP_COPY, fieldStart, tagEnd);
+        const lengthOp = this.#ops.length;
+        this.#op(OP_VARINT, 0, 0);
+        let inner: number;
+        if (depth === 2) {
+          const p = this.#next;
+          this.#op(OP_COPY, bodyStart, bodyEnd);
+          this.#op(OP_EXTRA, this.#plan[p + 3] as number, this.#plan[p + 4] as number);
+          inner = len + (this.#plan[p + 4] as number) - (this.#plan[p + 3] as number);
+          this.#next += 5;
+        } else {
+          this.#at[depth] = index;
+          inner = this.#level(bodyStart, bodyEnd, depth + 1);
+          this.#pos = bodyEnd;
+        }
+        this.#ops[lengthOp + 1] = inner;
+        length += tagEnd - fieldStart + varintSize(inner) + inner;
+        copyFrom = bodyEnd;
+      } else if (wire === 0) this.#varint(end);
+      else if (wire === 1) this.#pos += 8;
+      else if (wire === 5) this.#pos += 4;
+      else throw new Error(`wire type ${wire}`);
+    }
+    if (this.#pos !== end) throw new Error('truncated');
+    if (copyFrom < end) {
+      this.#op(OP_COPY, copyFrom, end);
+      length += end - copyFrom;
+    }
+    return length;
+  }
+
+  #op(op: number, a: number, b: number): void {
+    this.#ops.push(op, a, b);
+  }
+
+  /** Reads a varint at the walk's position (at most 2^53: lengths and tags), advancing it. */
+  #varint(end: number): number {
+    const buf = this.#buf;
+    let value = 0;
+    let scale = 1;
+    let p = this.#pos;
+    for (;;) {
+      if (p >= end) throw new Error('truncated');
+      const b = buf[p++] as number;
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) break;
+      scale *= 128;
+      if (scale > 2 ** 49) throw new Error('varint too long');
+    }
+    this.#pos = p;
+    return value;
+  }
 }
 
-interface Chunks {
-  readonly chunks: Uint8Array[];
-  readonly length: number;
+function varintSize(n: number): number {
+  let size = 1;
+  for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
+  let o = at;
+  let v = n;
+  while (v >= 0x80) {
+    out[o++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  out[o++] = v;
+  return o;
 }
 
 /**
- * The fields of message `buf`, with the n-th occurrence of length-delimited field `field` replaced by
- * `patch(its bytes, targets.get(n))` when targets has an entry for n; everything else (other fields,
- * unknown fields) is passed through as slices of `buf`, so only the final concatenation copies.
+ * UTF-8 of the keys and short string values processors append: the same few (cost keys, currency,
+ * status, model names) on every span. Bounded; past the bound strings are encoded each time.
  */
-function patchMessage<T>(
-  buf: Uint8Array,
-  field: number,
-  targets: ReadonlyMap<number, T>,
-  patch: (bytes: Uint8Array, target: T) => Chunks,
-): Chunks {
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  let copyFrom = 0;
-  let pos = 0;
-  let n = 0;
-  const end = buf.length;
-  while (pos < end) {
-    const fieldStart = pos;
-    const [tag, afterTag] = readVarint(buf, pos);
-    pos = afterTag;
-    const wire = tag & 7;
-    if (wire === 2) {
-      const [len, bodyStart] = readVarint(buf, pos);
-      const bodyEnd = bodyStart + len;
-      if (bodyEnd > end) throw new Error('truncated');
-      pos = bodyEnd;
-      if (tag >>> 3 === field) {
-        const target = targets.get(n++);
-        if (target !== undefined) {
-          if (fieldStart > copyFrom) {
-            chunks.push(buf.subarray(copyFrom, fieldStart));
-            length += fieldStart - copyFrom;
-          }
-          const inner = patch(buf.subarray(bodyStart, bodyEnd), target);
-          const head = Uint8Array.from([...varint(tag), ...varint(inner.length)]);
-          chunks.push(head);
-          for (const c of inner.chunks) chunks.push(c);
-          length += head.length + inner.length;
-          copyFrom = pos;
-        }
+const utf8Cache = new Map<string, Uint8Array>();
+const UTF8_CACHE_MAX = 4096;
+const UTF8_CACHE_LONGEST = 96;
+
+function utf8Of(s: string): Uint8Array {
+  let bytes = utf8Cache.get(s);
+  if (bytes) return bytes;
+  bytes = Buffer.from(s, 'utf8');
+  if (s.length <= UTF8_CACHE_LONGEST && utf8Cache.size < UTF8_CACHE_MAX) utf8Cache.set(s, bytes);
+  return bytes;
+}
+
+/** Copies `src` into `dst` at `at`; a loop, since Buffer#copy's setup costs more than short copies. */
+function put(dst: Uint8Array, at: number, src: Uint8Array): number {
+  const n = src.length;
+  if (n > 64) {
+    dst.set(src, at);
+    return at + n;
+  }
+  for (let i = 0; i < n; i++) dst[at + i] = src[i] as number;
+  return at + n;
+}
+
+const STRING_TAG = (1 << 3) | 2;
+const BOOL_TAG = 2 << 3;
+const INT_TAG = 3 << 3;
+const DOUBLE_TAG = (4 << 3) | 1;
+
+/**
+ * Encodes appended span attributes (each as a Span `attributes` field) into one growing buffer: the
+ * values processors append — strings, booleans, doubles, non-negative integers — by hand, anything
+ * else through protobufjs.
+ */
+class AttributeEncoder {
+  #buf = Buffer.allocUnsafe(8192);
+  length = 0;
+
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.length);
+  }
+
+  spanAttribute(kv: KeyValue): void {
+    const v = kv.value;
+    const key = utf8Of(kv.key);
+    // AnyValue's one field: its tag and payload size (0 with no value), or -1: protobufjs encodes it.
+    let valueTag = 0;
+    let payload = 0;
+    let str: Uint8Array | undefined;
+    if (v != null) {
+      valueTag = -1;
+      const s = v.stringValue;
+      const d = v.doubleValue;
+      const b = v.boolValue;
+      const n = v.intValue;
+      // protobufjs encodes every field set: only a value with exactly one is what this writes.
+      const set =
+        (s != null ? 1 : 0) +
+        (d != null ? 1 : 0) +
+        (b != null ? 1 : 0) +
+        (n != null ? 1 : 0) +
+        (v.arrayValue != null || v.kvlistValue != null || v.bytesValue != null ? 2 : 0);
+      if (set !== 1) valueTag = -1;
+      else if (typeof s === 'string') {
+        str = utf8Of(s);
+        valueTag = STRING_TAG;
+        payload = varintSize(str.length) + str.length;
+      } else if (typeof d === 'number') {
+        valueTag = DOUBLE_TAG;
+        payload = 8;
+      } else if (typeof b === 'boolean') {
+        valueTag = BOOL_TAG;
+        payload = 1;
+      } else if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) {
+        valueTag = INT_TAG;
+        payload = varintSize(n);
       }
-    } else if (wire === 0) pos = readVarint(buf, pos)[1];
-    else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else throw new Error(`wire type ${wire}`);
+    }
+    if (valueTag === -1) {
+      const encoded = otlpTypes.keyValue.encode(kv as never).finish();
+      this.#reserve(11 + encoded.length);
+      this.length = writeVarint(this.#buf, this.length, SPAN_ATTRIBUTES_TAG);
+      this.length = writeVarint(this.#buf, this.length, encoded.length);
+      this.length = put(this.#buf, this.length, encoded);
+      return;
+    }
+    // KeyValue: key (field 1) then, when there is a value, the AnyValue (field 2) around its one field.
+    const anyValue = 1 + payload;
+    const keyValue =
+      1 + varintSize(key.length) + key.length + (valueTag === 0 ? 0 : 1 + varintSize(anyValue) + anyValue);
+    this.#reserve(11 + keyValue);
+    const buf = this.#buf;
+    let o = this.length;
+    buf[o++] = SPAN_ATTRIBUTES_TAG;
+    o = writeVarint(buf, o, keyValue);
+    buf[o++] = STRING_TAG;
+    o = writeVarint(buf, o, key.length);
+    o = put(buf, o, key);
+    if (valueTag !== 0 && v) {
+      buf[o++] = (2 << 3) | 2;
+      o = writeVarint(buf, o, anyValue);
+      buf[o++] = valueTag;
+      if (str) {
+        o = writeVarint(buf, o, str.length);
+        o = put(buf, o, str);
+      } else if (valueTag === DOUBLE_TAG) o = buf.writeDoubleLE(v.doubleValue as number, o);
+      else if (valueTag === BOOL_TAG) buf[o++] = v.boolValue ? 1 : 0;
+      else o = writeVarint(buf, o, v.intValue as number);
+    }
+    this.length = o;
   }
-  if (pos !== end) throw new Error('truncated');
-  if (copyFrom < end) {
-    chunks.push(buf.subarray(copyFrom, end));
-    length += end - copyFrom;
-  }
-  return { chunks, length };
-}
 
-function readVarint(buf: Uint8Array, pos: number): [number, number] {
-  let value = 0;
-  let shift = 0;
-  let p = pos;
-  for (;;) {
-    if (p >= buf.length) throw new Error('truncated');
-    const b = buf[p++] as number;
-    value += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return [value, p];
-    shift += 7;
-    if (shift > 63) throw new Error('varint too long');
+  #reserve(n: number): void {
+    if (this.length + n <= this.#buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.length + n));
+    this.#buf.copy(grown, 0, 0, this.length);
+    this.#buf = grown;
   }
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return out;
 }
