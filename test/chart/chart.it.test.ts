@@ -40,8 +40,6 @@ interface PolicyRule {
   readonly verbs: readonly string[];
 }
 
-const ALL = ['create', 'update', 'patch', 'delete', 'get', 'list', 'watch'];
-
 /** The ClusterRole the operator gets by default (operator-managed webhook TLS): README.md "RBAC". */
 const EXPECTED_CLUSTER_RULES: readonly PolicyRule[] = [
   {
@@ -49,27 +47,24 @@ const EXPECTED_CLUSTER_RULES: readonly PolicyRule[] = [
     resources: ['llmobservabilities', 'llmobservabilitypolicies'],
     verbs: ['get', 'list', 'watch'],
   },
-  {
-    apiGroups: ['llmobs.dev'],
-    resources: ['llmobservabilities/status', 'llmobservabilitypolicies/status'],
-    verbs: ['get', 'update', 'patch'],
-  },
+  { apiGroups: ['llmobs.dev'], resources: ['llmobservabilities/status'], verbs: ['patch'] },
   { apiGroups: ['llmobs.dev'], resources: ['llmobservabilities/finalizers'], verbs: ['update'] },
-  { apiGroups: [''], resources: ['configmaps', 'services'], verbs: ALL },
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ALL },
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'patch'] },
+  { apiGroups: [''], resources: ['services'], verbs: ['create', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments'],
+    verbs: ['create', 'patch', 'delete', 'get', 'list', 'watch'],
+  },
   { apiGroups: ['apps'], resources: ['statefulsets', 'daemonsets'], verbs: ['get', 'patch'] },
   { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-  {
-    apiGroups: ['admissionregistration.k8s.io'],
-    resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
-    verbs: ['get', 'list', 'watch'],
-  },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   {
     apiGroups: ['admissionregistration.k8s.io'],
     resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
     resourceNames: [RELEASE],
-    verbs: ['update', 'patch'],
+    verbs: ['get', 'patch'],
   },
 ];
 
@@ -83,7 +78,6 @@ const LEASE_RULES: readonly PolicyRule[] = [
   },
 ];
 const SECRET_RULES: readonly PolicyRule[] = [
-  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
   {
     apiGroups: [''],
     resources: ['secrets'],
@@ -1017,14 +1011,19 @@ describe('the chart on a real control plane', () => {
         subresource: 'status',
         namespace: 'team-a',
       },
-      { verb: 'update', group: 'llmobs.dev', resource: 'llmobservabilitypolicies', subresource: 'status' },
       { verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'team-a' },
       { verb: 'delete', resource: 'services', namespace: 'team-a' },
       { verb: 'create', resource: 'configmaps', namespace: 'team-a' },
       { verb: 'watch', resource: 'pods' },
       { verb: 'list', resource: 'namespaces' },
       { verb: 'create', resource: 'events', namespace: 'team-a' },
-      { verb: 'watch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations' },
+      { verb: 'create', resource: 'secrets', namespace: 'team-a' },
+      {
+        verb: 'get',
+        group: 'admissionregistration.k8s.io',
+        resource: 'mutatingwebhookconfigurations',
+        name: RELEASE,
+      },
       {
         verb: 'patch',
         group: 'admissionregistration.k8s.io',
@@ -1032,7 +1031,7 @@ describe('the chart on a real control plane', () => {
         name: RELEASE,
       },
       {
-        verb: 'update',
+        verb: 'patch',
         group: 'admissionregistration.k8s.io',
         resource: 'validatingwebhookconfigurations',
         name: RELEASE,
@@ -1055,6 +1054,16 @@ describe('the chart on a real control plane', () => {
       { verb: 'create', resource: 'pods', namespace: 'team-a' },
       { verb: 'delete', resource: 'pods', namespace: 'team-a' },
       { verb: 'list', resource: 'secrets' },
+      { verb: 'get', resource: 'secrets', namespace: 'team-a', name: 'llmobs-processor-chat-hmac' },
+      { verb: 'update', group: 'llmobs.dev', resource: 'llmobservabilitypolicies', subresource: 'status' },
+      { verb: 'watch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations' },
+      {
+        verb: 'update',
+        group: 'admissionregistration.k8s.io',
+        resource: 'validatingwebhookconfigurations',
+        name: RELEASE,
+      },
+      { verb: 'list', resource: 'configmaps', namespace: 'team-a' },
       { verb: 'list', resource: 'secrets', namespace: NS },
       { verb: 'get', resource: 'secrets', namespace: NS, name: 'someone-elses' },
       { verb: 'get', resource: 'secrets', namespace: 'team-a', name: `${RELEASE}-webhook-tls` },

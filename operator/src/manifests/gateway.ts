@@ -12,6 +12,7 @@ import { ANNOTATION, API_VERSION, KIND } from '../api/v1alpha1/constants.ts';
 import type { RenderedProcessorConfig } from './processor-config.ts';
 import { CATALOGUE_DIR, CATALOGUE_FILE_NAME, HMAC_KEY_DIR, PROCESSOR_PORTS } from './processor-config.ts';
 import type { LLMObservability } from './resources.ts';
+import { processorPodSecurityContext, processorSecurityContext } from './security.ts';
 
 export const CONFIG_FILE = 'config.yaml';
 export const CONFIG_DIR = '/etc/llmobs';
@@ -155,7 +156,7 @@ export function gatewayDeployment(p: GatewayParams): V1Deployment {
         },
         spec: {
           automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: processorPodSecurityContext(),
           containers: [
             {
               name: 'processor',
@@ -184,11 +185,7 @@ export function gatewayDeployment(p: GatewayParams): V1Deployment {
                 requests: { cpu: '100m', memory: '128Mi' },
                 limits: { memory: '512Mi' },
               },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              securityContext: processorSecurityContext(),
               volumeMounts: [
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 ...(p.hmacSecretName ? [{ name: 'hmac', mountPath: HMAC_KEY_DIR, readOnly: true }] : []),

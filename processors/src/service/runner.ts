@@ -6,6 +6,8 @@ import { type Logger, pino } from 'pino';
 import type { ServiceStatus } from '../component/factory.ts';
 import { loadConfigText } from '../config/load.ts';
 import type { ServiceConfig } from '../config/validate.ts';
+import { SecretScrubber } from '../telemetry/secret-scrubber.ts';
+import { secretValuesOf } from '../telemetry/secret-values.ts';
 import { SelfTelemetry } from '../telemetry/self-telemetry.ts';
 import { defaultRegistry, type Registry } from './registry.ts';
 import { Service } from './service.ts';
@@ -42,6 +44,7 @@ export class Runner {
   readonly logger: Logger;
   readonly #o: RunnerOptions;
   readonly #registry: Registry;
+  readonly #scrubber = new SecretScrubber();
   #service: Service | undefined;
   #config: ServiceConfig | undefined;
   #ready = false;
@@ -62,6 +65,8 @@ export class Runner {
         timestamp: pino.stdTimeFunctions.isoTime,
         // Level names, not pino's numbers: what log pipelines built for the Collector expect.
         formatters: { level: (label) => ({ level: label }) },
+        // Credentials of the config never reach the log, whichever field or error message quotes them.
+        hooks: { streamWrite: this.#scrubber.scrub },
       },
       (o.logDestination ?? process.stderr) as pino.DestinationStream,
     );
@@ -80,6 +85,7 @@ export class Runner {
   }
 
   #load(text: string): ServiceConfig {
+    this.#scrubber.add(secretValuesOf(text, this.#o.env ?? process.env));
     const { config, errors, warnings } = loadConfigText(text, this.#registry, this.#o.env ?? process.env);
     for (const w of warnings) this.logger.warn(w);
     if (!config) throw new ConfigError(errors);

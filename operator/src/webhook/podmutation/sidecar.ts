@@ -1,4 +1,5 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { processorSecurityContext } from '../../manifests/security.ts';
 import type { SidecarSpec } from './config.ts';
 import { NAMES } from './constants.ts';
 import type { MutationContext, PodMutator } from './mutator.ts';
@@ -26,14 +27,7 @@ export function sidecarContainer(s: SidecarSpec, native: boolean): V1Container {
       failureThreshold: 6,
     },
     resources: s.resources ?? structuredClone(SIDECAR_DEFAULTS.resources),
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: processorSecurityContext(),
     volumeMounts: [{ name: NAMES.sidecarConfigVolume, mountPath: configDir, readOnly: true }],
     ...(native ? { restartPolicy: 'Always' } : {}),
   };
