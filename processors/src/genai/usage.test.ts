@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KeyValue } from '../otlp/model.ts';
 import { readFacts } from './span-facts.ts';
-import { normaliseUsage } from './usage.ts';
+import { normaliseUsage, usageOf } from './usage.ts';
 
 const attrs = (o: Record<string, number | string>): KeyValue[] =>
   Object.entries(o).map(([key, v]) => ({
@@ -146,5 +146,35 @@ describe('normaliseUsage', () => {
     const f = readFacts(attrs({ 'gen_ai.request.model': 'gpt-4o' }));
     assert.ok(f);
     assert.equal(normaliseUsage(f), undefined);
+  });
+});
+
+describe('usageOf', () => {
+  const span = () => {
+    const f = readFacts(
+      attrs({
+        'gen_ai.usage.input_tokens': 1000,
+        'gen_ai.usage.cache_read.input_tokens': 400,
+        'gen_ai.usage.output_tokens': 50,
+      }),
+    );
+    assert.ok(f);
+    return f;
+  };
+  const exclusive = { inputIncludesCache: false };
+
+  it('gives a caller without rules the buckets an earlier caller normalised under its configured rules', () => {
+    const f = span();
+    const priced = usageOf(f, exclusive);
+    // Exclusive: 1000 uncached input beside the 400 read from cache.
+    assert.equal(priced?.buckets.input, 1000);
+    assert.equal(usageOf(f), priced);
+  });
+
+  it('normalises again for a caller whose rules differ from the ones kept', () => {
+    const f = span();
+    assert.equal(usageOf(f)?.buckets.input, 600);
+    assert.equal(usageOf(f, exclusive)?.buckets.input, 1000);
+    assert.equal(usageOf(f, exclusive)?.buckets.input, 1000);
   });
 });

@@ -133,3 +133,23 @@ export function normaliseUsage(f: SpanFacts, rules: UsageRules = {}): Normalised
     ruleSource,
   };
 }
+
+const USAGE = Symbol('llmobs.genai.usage');
+const USAGE_RULES = Symbol('llmobs.genai.usage-rules');
+type WithUsage = SpanFacts & { [USAGE]?: NormalisedUsage | null; [USAGE_RULES]?: UsageRules | undefined };
+
+/**
+ * `normaliseUsage`, once per span, kept on its facts. A caller with `rules` (llm_cost, with the
+ * configured inclusive/exclusive rules) gets a result under exactly those rules; a caller without
+ * (llm_metrics) takes whatever an earlier processor normalised, so its token buckets are the ones
+ * llm_cost priced.
+ */
+export function usageOf(f: SpanFacts, rules?: UsageRules): NormalisedUsage | undefined {
+  const s = f as WithUsage;
+  const memo = s[USAGE];
+  if (memo !== undefined && (rules === undefined || s[USAGE_RULES] === rules)) return memo ?? undefined;
+  const usage = normaliseUsage(f, rules);
+  s[USAGE] = usage ?? null;
+  s[USAGE_RULES] = rules;
+  return usage;
+}

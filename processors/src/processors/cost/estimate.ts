@@ -1,6 +1,6 @@
 import { normaliseProvider } from '../../genai/dialects.ts';
 import { factString, type SpanFacts } from '../../genai/span-facts.ts';
-import { emptyBuckets, type NormalisedUsage, normaliseUsage } from '../../genai/usage.ts';
+import { emptyBuckets, type NormalisedUsage, type UsageRules, usageOf } from '../../genai/usage.ts';
 import type { ServiceTier } from '../../pricing/catalogue.ts';
 import type { PriceMatch } from '../../pricing/index.ts';
 import { type Cost, periodAt, priceUsage } from '../../pricing/price.ts';
@@ -16,6 +16,9 @@ export interface Estimate {
   readonly match?: PriceMatch;
   readonly cost?: Cost;
 }
+
+/** The rules when none are configured, as one object: usage normalised under it is shared per span. */
+const NO_RULES: UsageRules = {};
 
 const SERVICE_TIERS: Readonly<Record<string, ServiceTier>> = {
   priority: 'priority',
@@ -37,7 +40,7 @@ export function estimate(
   const responseModel = factString(facts, 'responseModel');
   const requestModel = factString(facts, 'requestModel');
   const model = responseModel ?? requestModel;
-  const usage = normaliseUsage(facts, cfg.usageRules.get(provider ?? '') ?? cfg.usageRules.get('*'));
+  const usage = usageOf(facts, cfg.usageRules.get(provider ?? '') ?? cfg.usageRules.get('*') ?? NO_RULES);
   if (!model && !usage) return undefined;
   const match =
     (responseModel ? cfg.index.lookup(provider, responseModel) : undefined) ??

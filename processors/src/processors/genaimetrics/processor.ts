@@ -3,7 +3,7 @@ import type { Processor } from '../../component/processor.ts';
 import { normaliseProvider } from '../../genai/dialects.ts';
 import { operationOf, type Stage, stageOf } from '../../genai/operation.ts';
 import { factNumber, factString, factsOf, type SpanFacts } from '../../genai/span-facts.ts';
-import { normaliseUsage } from '../../genai/usage.ts';
+import { usageOf } from '../../genai/usage.ts';
 import { int64ToNumber } from '../../genai/values.ts';
 import { seriesKey, valueKey } from '../../metrics/cardinality/series-key.ts';
 import { ValueCaps } from '../../metrics/cardinality/value-caps.ts';
@@ -205,7 +205,8 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
     if (ttfc !== undefined)
       agg.observe(TIME_TO_FIRST_CHUNK, g.series(TIME_TO_FIRST_CHUNK, '', now), ttfc, now);
 
-    const usage = normaliseUsage(facts);
+    // The buckets llm_cost priced, when it ran first (with its configured rules).
+    const usage = usageOf(facts);
     if (usage) {
       if (facts.input !== undefined || usage.inputTotal > 0)
         agg.observe(TOKEN_USAGE, g.series(TOKEN_USAGE, 'input', now), usage.inputTotal, now);
