@@ -5,8 +5,7 @@
 // the OpenTelemetry Node SDK (configured from the OTEL_* variables the webhook injected) with the GenAI
 // instrumentation of openai, hooked into ES module loading with import-in-the-middle (CommonJS requires are
 // hooked by require-in-the-middle, inside the instrumentation). Every package resolves from the bundle's own
-// node_modules. Same logic as the demo's stand-in, test/harness/demo/bundles/nodejs/autoinstrumentation.mjs
-// (copied: the demo resolves these packages from the repository instead); keep the two in step.
+// node_modules. `make demo` and test/images/bundles.it.test.ts run their apps on this bundle.
 import { register } from 'node:module';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { NodeSDK } from '@opentelemetry/sdk-node';

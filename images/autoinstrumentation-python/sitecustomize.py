@@ -6,11 +6,7 @@
 # sitecustomize.py opentelemetry-instrumentation ships, which relies on opentelemetry-distro; the bundle has no
 # distro, so this file does what the distro and its configurator would: default every signal to OTLP (the plain
 # SDK exports nothing unless told), set the SDK up from the OTEL_* variables the webhook injected, then load
-# every installed instrumentor.
-#
-# Adapted from test/harness/demo/bundles/python/.../sitecustomize.py (the demo's stand-in, which runs under the
-# test clients' venv and names itself llmobs-demo); the two differ only in this comment, the version string and
-# the default protocol (this bundle ships only the OTLP/HTTP exporter). Keep their logic in step.
+# every installed instrumentor. `make demo` and test/images/bundles.it.test.ts run their apps on this bundle.
 import os
 
 from opentelemetry.instrumentation.auto_instrumentation import initialize

@@ -3,7 +3,8 @@
 // only pretends to run it) and serves the chart's webhooks by URL; a namespace gets an LLMObservability and
 // the two sample apps of examples/sample-apps, whose pods the webhook instruments and kwok runs. Then the
 // gateway's rendered processor config and the apps themselves run as local processes — the apps with exactly
-// the env their pods received, cluster addresses swapped for local ones — real requests carrying personal
+// the env their pods received, cluster addresses swapped for local ones, on the real instrumentation bundles
+// (images/autoinstrumentation-*) copied by their pods' init container commands — real requests carrying personal
 // data go through them, and a summary is read back from Jaeger, the processor and the apiserver.
 // `--once` prints the summary and exits; otherwise everything stays up until Ctrl-C (or SIGTERM).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,9 +13,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ANNOTATION } from '../../operator/src/api/v1alpha1/constants.ts';
 import { startMockLlm } from '../mock-llm/server.ts';
-import { pythonVenv } from './clients.ts';
 import {
   deploySampleApps,
+  localBundles,
   NAMESPACE,
   RESOURCE,
   type RunningApp,
@@ -59,8 +60,9 @@ try {
   stops.push(async () => {
     if (!process.env.LLMOBS_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
   });
-  // Built on first use (a pip install); warmed while the rest starts.
-  const venv = pythonVenv('openai-v2');
+  // The real instrumentation bundles, built on first use (pip and npm installs); warmed while the rest starts.
+  const bundles = localBundles();
+  bundles.catch(() => {}); // reported where it is awaited
   const [llm, jaeger] = await Promise.all([startMockLlm(), startJaeger()]);
   stops.push(
     () => llm.close(),
@@ -103,7 +105,7 @@ try {
     say(`  exporter ${e.id.padEnd(19)} ${e.local} (in the cluster ${e.cluster})`);
 
   say('\nthe apps as local processes with their pods’ env, and requests with an email and a card number:');
-  await venv;
+  const built = await bundles;
   const apps: RunningApp[] = [];
   for (const { app, pod } of admitted) {
     const running = await startApp(
@@ -114,6 +116,7 @@ try {
         localProcessor: gateway.processor.otlpHttpEndpoint,
         llmUrl: llm.url,
       },
+      built,
       cp,
       dir,
     );

@@ -3,11 +3,11 @@
 // Deployment's pod, the init container's `cp -r` copies the bundle into a stand-in for the emptyDir, and a
 // plain openai app with no OpenTelemetry code runs with only the env the container got (downward-API values
 // filled in, `$(VAR)` expanded, the mount path swapped for the local folder). A `chat` GenAI span must reach a
-// local llmobs processor. Builds are cached under ~/.cache/llmobs/bundles keyed by a hash of their inputs.
+// local llmobs processor. Builds are cached under ~/.cache/llmobs/bundles keyed by a hash of their inputs
+// (./bundles.ts, which `make demo` runs its sample apps on too).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,91 +19,14 @@ import { BUNDLE_SOURCE, MOUNT_PATH, NAMES } from '../../operator/src/webhook/pod
 import { DEFAULT_MUTATORS } from '../../operator/src/webhook/podmutation/handler.ts';
 import { type MutationContext, runChain } from '../../operator/src/webhook/podmutation/mutator.ts';
 import { deploymentPod, injectionConfig, settings } from '../../operator/src/webhook/podmutation/testdata.ts';
-import { cacheDir, repoRoot } from '../harness/cache.ts';
+import { repoRoot } from '../harness/cache.ts';
 import { processorConfig, type RunningProcessor, startProcessor } from '../harness/llmobs-processor.ts';
 import { type MockLlm, startMockLlm } from '../mock-llm/server.ts';
+import { buildBundle, PYTHON, pythonAppDeps } from './bundles.ts';
 
 const run = promisify(execFile);
-const PYTHON = process.env.LLMOBS_PYTHON ?? 'python3';
 /** The app's own dependencies folder, as its image would set PYTHONPATH; the webhook prefixes the bundle. */
 const APP_DEPS = '/app/deps';
-
-/** sha256 of every file of an image folder (names and contents) plus `extra`, shortened. */
-function inputsHash(folder: string, extra: string): string {
-  const h = createHash('sha256');
-  for (const f of readdirSync(folder).sort()) {
-    h.update(`${f}\0`);
-    h.update(readFileSync(join(folder, f)));
-  }
-  h.update(extra);
-  return h.digest('hex').slice(0, 12);
-}
-
-interface Built {
-  readonly dir: string;
-  readonly cached: boolean;
-  readonly ms: number;
-}
-
-/**
- * `name` built by `build(tmp)` into the cache, once per key: built in a temporary sibling and renamed into
- * place, so a present folder is a finished one (a parallel builder that loses the rename drops its copy).
- */
-async function cached(name: string, build: (out: string) => Promise<unknown>): Promise<Built> {
-  const started = Date.now();
-  const root = join(cacheDir(), 'bundles');
-  const dir = join(root, name);
-  if (existsSync(dir)) return { dir, cached: true, ms: Date.now() - started };
-  mkdirSync(root, { recursive: true });
-  const tmp = mkdtempSync(`${dir}.tmp-`);
-  try {
-    await build(tmp);
-    try {
-      renameSync(tmp, dir);
-    } catch (err) {
-      if (!existsSync(dir)) throw err;
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return { dir, cached: false, ms: Date.now() - started };
-}
-
-async function buildBundle(lang: Language): Promise<Built> {
-  const folder = join(repoRoot, 'images', `autoinstrumentation-${lang}`);
-  // Python bundles hold compiled wheels for the interpreter that built them.
-  const runtime = lang === 'python' ? (await run(PYTHON, ['-VV'])).stdout : '';
-  return cached(`${lang}-${inputsHash(folder, runtime)}`, (out) =>
-    run(join(folder, 'build.sh'), [out], {
-      env: { ...process.env, PYTHON },
-      maxBuffer: 16 * 1024 * 1024,
-      timeout: 600_000,
-    }),
-  );
-}
-
-/** The app's own dependencies (openai, pinned by the openai-v2 client's list), without any OpenTelemetry. */
-async function pythonAppDeps(): Promise<Built> {
-  const constraints = join(repoRoot, 'test', 'clients', 'python', 'requirements-openai-v2.txt');
-  const runtime = (await run(PYTHON, ['-VV'])).stdout;
-  const openai = /^openai==\S+$/m.exec(readFileSync(constraints, 'utf8'))?.[0];
-  assert.ok(openai, 'requirements-openai-v2.txt pins openai');
-  const key = createHash('sha256')
-    .update(readFileSync(constraints))
-    .update(runtime)
-    .digest('hex')
-    .slice(0, 12);
-  return cached(`python-app-${key}`, (out) =>
-    run(
-      PYTHON,
-      [
-        ...['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--quiet'],
-        ...['--target', out, '-c', constraints, openai],
-      ],
-      { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 },
-    ),
-  );
-}
 
 /** What the kubelet would resolve for the downward-API variables the webhook adds. */
 const FIELDS: Readonly<Record<string, string>> = {

@@ -7,6 +7,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as yaml from 'js-yaml';
+import {
+  processorPodSecurityContext,
+  processorSecurityContext,
+} from '../../operator/src/manifests/security.ts';
 import { BUNDLE_SOURCE, MOUNT_PATH } from '../../operator/src/webhook/podmutation/constants.ts';
 import { repoRoot } from '../harness/cache.ts';
 
@@ -59,6 +63,17 @@ function context(folder: string): string {
   return folder === 'operator' || folder === 'processor' ? repoRoot : join(IMAGES, folder);
 }
 
+interface RunAs {
+  readonly runAsUser?: number;
+  readonly runAsGroup?: number;
+}
+
+/** The last USER instruction as numbers; a missing group is 0 (root's), as the runtime takes it. */
+function imageUser(ins: readonly Instruction[]): { uid: number; gid: number } | undefined {
+  const m = /^(\d+)(?::(\d+))?$/.exec(ins.filter((i) => i.op === 'USER').pop()?.args ?? '');
+  return m?.[1] === undefined ? undefined : { uid: Number(m[1]), gid: Number(m[2] ?? 0) };
+}
+
 interface ChartImage {
   readonly repository: string;
   readonly tag: string;
@@ -66,7 +81,12 @@ interface ChartImage {
 }
 
 const values = yaml.load(readFileSync(join(repoRoot, 'charts', 'llmobs', 'values.yaml'), 'utf8')) as {
-  operator: { image: ChartImage; command: string[] };
+  operator: {
+    image: ChartImage;
+    command: string[];
+    securityContext: RunAs;
+    podSecurityContext: RunAs;
+  };
   processor: { image: ChartImage };
   instrumentation: { python: { image: ChartImage }; nodejs: { image: ChartImage } };
 };
@@ -116,11 +136,48 @@ describe('images/*/Dockerfile', () => {
         `a COPY brings ${main} in`,
       );
       assert.equal(ins.find((i) => i.op === 'WORKDIR')?.args, '/app');
-      assert.match(
-        ins.filter((i) => i.op === 'USER').pop()?.args ?? '',
-        /^[1-9]\d*(:\d+)?$/,
-        'numeric non-root USER',
-      );
+    });
+  }
+
+  // A pod's runAsUser/runAsGroup win over the image's USER, so a mismatch goes unnoticed in the cluster and
+  // only shows where the image runs on its own (docker run, another chart): files owned for one user, run as another.
+  for (const [folder, where, contexts] of [
+    [
+      'processor',
+      'processorSecurityContext() / processorPodSecurityContext()',
+      [processorSecurityContext(), processorPodSecurityContext()],
+    ],
+    [
+      'operator',
+      "the chart's operator securityContext / podSecurityContext",
+      [values.operator.securityContext, values.operator.podSecurityContext],
+    ],
+  ] as const) {
+    test(`${folder}: USER is the numeric non-root uid:gid of ${where}`, () => {
+      const user = imageUser(instructions(join(IMAGES, folder, 'Dockerfile')));
+      assert.ok(user, 'a numeric USER uid:gid');
+      assert.notEqual(user.uid, 0, 'non-root');
+      for (const c of contexts as readonly RunAs[]) {
+        assert.equal(typeof c.runAsUser, 'number', `${where} sets runAsUser`);
+        assert.deepEqual(user, { uid: c.runAsUser, gid: c.runAsGroup ?? 0 }, `USER vs ${where}`);
+      }
+    });
+
+    test(`${folder}: every file it copies is made readable, not writable, by that user before USER`, () => {
+      const ins = instructions(join(IMAGES, folder, 'Dockerfile'));
+      const userAt = ins.findIndex((i) => i.op === 'USER');
+      assert.ok(userAt > 0);
+      ins.forEach((copy, at) => {
+        if (copy.op !== 'COPY') return;
+        for (const source of copySources([copy])) {
+          const chmod = ins
+            .slice(at + 1, userAt)
+            .find(
+              (i) => i.op === 'RUN' && /\bchmod (-R )?a\+rX?,go-w\b/.test(i.args) && i.args.includes(source),
+            );
+          assert.ok(chmod, `COPY ${source} is followed by a chmod a+r,go-w of it`);
+        }
+      });
     });
   }
 

@@ -39,7 +39,9 @@ async function startEchoingBackend(): Promise<{ url: string; requests: number; s
   state.server.on('request', (req, res) => {
     state.requests++;
     req.resume();
-    res.writeHead(401, { 'content-type': 'text/plain' }).end(`invalid api-key "${req.headers['api-key']}"`);
+    res
+      .writeHead(401, { 'content-type': 'text/plain' })
+      .end(`invalid api-key "${req.headers['api-key']}" for "${req.headers.authorization}" at ${req.url}`);
   });
   state.server.listen(0, '127.0.0.1');
   await once(state.server, 'listening');
@@ -78,8 +80,14 @@ describe('the processor never prints its secrets', () => {
   const exporterKey = `sk-live-${randomBytes(24).toString('hex')}`;
   const bearer = `tok-${randomBytes(24).toString('hex')}`;
   const hmacKey = randomBytes(32).toString('hex');
-  const secrets = [exporterKey, bearer, hmacKey];
-  const env = { LLMOBS_TEST_EXPORTER_KEY: exporterKey, LLMOBS_TEST_BEARER: bearer };
+  const urlPassword = `pw-${randomBytes(24).toString('hex')}`;
+  const queryKey = `qk-${randomBytes(24).toString('hex')}`;
+  const secrets = [exporterKey, bearer, hmacKey, urlPassword, queryKey];
+  const env = {
+    LLMOBS_TEST_EXPORTER_KEY: exporterKey,
+    LLMOBS_TEST_BEARER: bearer,
+    LLMOBS_TEST_URL_PASSWORD: urlPassword,
+  };
   let dir: string;
   let keyFile: string;
   let backend: Awaited<ReturnType<typeof startEchoingBackend>>;
@@ -106,6 +114,13 @@ describe('the processor never prints its secrets', () => {
           // biome-ignore lint/suspicious/noTemplateCurlyInString: the processor's own ${env:VAR} syntax
           headers: { authorization: 'Bearer ${env:LLMOBS_TEST_BEARER}' },
           retry_on_failure: { enabled: true, initial_interval: '50ms', max_elapsed_time: '300ms' },
+        },
+        // Credentials in the URL itself: the exporter's error quotes the URL, the backend the Basic header.
+        'otlp_http/userinfo': {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the processor's own ${env:VAR} syntax
+          traces_endpoint: `${backend.url.replace('://', '://llmobs:${env:LLMOBS_TEST_URL_PASSWORD}@')}/v1/traces?api_key=${queryKey}`,
+          encoding: 'json',
+          retry_on_failure: { enabled: false },
         },
         ...extra,
       },
@@ -141,6 +156,10 @@ describe('the processor never prints its secrets', () => {
     await proc.waitForLog(
       (l) => l.msg === 'dropping data' && JSON.stringify(l).includes('otlp_grpc/closed'),
       'the gRPC exporter to give up',
+    );
+    await proc.waitForLog(
+      (l) => l.msg === 'dropping data' && JSON.stringify(l).includes('otlp_http/userinfo'),
+      'the exporter with credentials in its URL to drop its batch',
     );
     assert.ok(backend.requests > 0, 'the backend was called with the header');
 

@@ -5,11 +5,68 @@ import { expandTree } from '../config/expand.ts';
 /**
  * Keys whose string value is a credential wherever they appear in a component's config, as the Collector
  * types them `configopaque`: every value of a `headers` map (API keys, bearer tokens), and `api_key`,
- * `password`, `token`, `secret` or any `*_api_key`, `*_password`, `*_token`, `*_secret`.
+ * `password`, `token`, `secret` or any `*_api_key`, `*_password`, `*_token`, `*_secret`. Any other string
+ * that is a URL gives up the credentials it embeds (`urlSecrets`).
  */
 const OPAQUE_KEY = /^(?:.+_)?(?:api_key|password|token|secret)$/;
 /** Keys naming a file whose content is a credential (the redaction HMAC key, a token or password file). */
 const OPAQUE_FILE_KEY = /^(?:.+_)?(?:key|password|token|secret)_file$/;
+
+/**
+ * Query parameters that carry a credential in the URLs backends hand out (`?api_key=`, `?token=`,
+ * `?access_token=`, Google's `?key=`, signed URLs' `?sig=`). The Collector masks none of an endpoint (its
+ * `endpoint` is not `configopaque`) and its exporters quote the full URL in their errors; Go's HTTP client
+ * only hides a userinfo password. Both are masked here, as a user who put a key in a URL expects.
+ */
+const OPAQUE_QUERY_KEY =
+  /^(?:.+[_-])?(?:api[_-]?key|apikey|key|password|passwd|pwd|token|secret|sig|signature)$/i;
+
+/** A string that is a URL with an authority (`scheme://…`), the only place userinfo can be. */
+const URL_WITH_AUTHORITY = /^[a-z][a-z\d+.-]*:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/i;
+
+/** Percent-decoded; in a query, `+` is a space too (form encoding). */
+function decoded(s: string, form = false): string {
+  try {
+    return decodeURIComponent(form ? s.replace(/\+/g, ' ') : s);
+  } catch {
+    return s; // malformed escapes: the text as written is what would be logged
+  }
+}
+
+/**
+ * The credentials in a URL as written, percent-decoded and as a WHATWG URL serialises them: the userinfo
+ * whole, its password (or a lone user, which services use for a token: `https://TOKEN@host`), the Basic
+ * credentials an HTTP client derives from it, and the values of credential-named query parameters.
+ */
+function urlSecrets(value: string): string[] {
+  const m = URL_WITH_AUTHORITY.exec(value);
+  if (!m) return [];
+  const out: string[] = [];
+  const authority = m[1] ?? '';
+  const at = authority.lastIndexOf('@');
+  if (at >= 0) {
+    const userinfo = authority.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
+    const password = colon < 0 ? '' : userinfo.slice(colon + 1);
+    const secret = password || user;
+    out.push(userinfo, secret, decoded(secret));
+    out.push(Buffer.from(`${decoded(user)}:${decoded(password)}`).toString('base64'));
+    try {
+      const u = new URL(value);
+      out.push(u.password || u.username);
+    } catch {
+      // not a URL the exporters would accept: they refuse the config, the text as written is covered above
+    }
+  }
+  for (const pair of (m[3] ?? '').split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || !OPAQUE_QUERY_KEY.test(decoded(pair.slice(0, eq), true))) continue;
+    const raw = pair.slice(eq + 1);
+    out.push(raw, decoded(raw, true));
+  }
+  return out.filter((s) => s !== '');
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -27,7 +84,9 @@ function fileSecret(path: string): string[] {
 
 function walk(node: unknown, out: Set<string>): void {
   if (Array.isArray(node)) {
-    for (const v of node) walk(v, out);
+    for (const v of node)
+      if (typeof v === 'string') for (const s of urlSecrets(v)) out.add(s);
+      else walk(v, out);
     return;
   }
   if (!isRecord(node)) return;
@@ -36,6 +95,7 @@ function walk(node: unknown, out: Set<string>): void {
       for (const h of Object.values(v)) if (typeof h === 'string') out.add(h);
     } else if (typeof v === 'string' && OPAQUE_KEY.test(k)) out.add(v);
     else if (typeof v === 'string' && OPAQUE_FILE_KEY.test(k)) for (const s of fileSecret(v)) out.add(s);
+    else if (typeof v === 'string') for (const s of urlSecrets(v)) out.add(s);
     else walk(v, out);
   }
 }

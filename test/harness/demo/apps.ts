@@ -1,13 +1,15 @@
 // The sample apps of `make demo` (examples/sample-apps): applied as Deployments, admitted and mutated by
 // the operator's webhook, "run" by kwok — and run for real as local processes with the env their pods
 // received, cluster addresses swapped for this machine's.
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import type { LLMObservabilityStatus } from '../../../operator/src/api/v1alpha1/types.gen.ts';
-import { MOUNT_PATH } from '../../../operator/src/webhook/podmutation/constants.ts';
+import { BUNDLE_SOURCE, MOUNT_PATH, NAMES } from '../../../operator/src/webhook/podmutation/constants.ts';
+import { buildBundle, PYTHON, pythonAppDeps } from '../../images/bundles.ts';
 import { repoRoot } from '../cache.ts';
-import { pythonVenv } from '../clients.ts';
 import type { ControlPlane } from '../control-plane.ts';
 import { eventually } from '../eventually.ts';
 import { kubeApply } from '../kube-apply.ts';
@@ -19,10 +21,27 @@ export const RESOURCE = 'demo';
 export const SAMPLES_DIR = join(repoRoot, 'examples', 'sample-apps');
 /** The OpenAI-compatible server the manifests name; the demo's mock LLM answers in its place. */
 export const CLUSTER_LLM_ORIGIN = 'http://mock-llm.llm-demo:8080';
-/** Where the local stand-ins of the instrumentation bundles live (see their files). */
-export const BUNDLES_DIR = join(import.meta.dirname, 'bundles');
-
 export type Runtime = 'python' | 'nodejs';
+
+/** What the pods' images would bring: the bundle images' folders and the Python app image's openai. */
+export interface LocalBundles {
+  readonly bundle: Readonly<Record<Runtime, string>>;
+  /** The RAG app's own dependencies (its image's `pip install openai`), last on PYTHONPATH. */
+  readonly pythonAppDeps: string;
+}
+
+/**
+ * The real instrumentation bundles (images/autoinstrumentation-*, built by their build.sh and cached, as the
+ * bundles' integration test builds them) and the RAG app's dependencies.
+ */
+export async function localBundles(): Promise<LocalBundles> {
+  const [python, nodejs, deps] = await Promise.all([
+    buildBundle('python'),
+    buildBundle('nodejs'),
+    pythonAppDeps(),
+  ]);
+  return { bundle: { python: python.dir, nodejs: nodejs.dir }, pythonAppDeps: deps.dir };
+}
 
 export interface SampleApp {
   /** The Deployment, and the service name the webhook gives its spans. */
@@ -201,19 +220,23 @@ export interface LocalAddresses {
 
 /**
  * The pod's env made to run here: the gateway's and the LLM's in-cluster addresses replaced by the local
- * processor's and mock LLM's, the bundles' mount paths by their local stand-ins, and the app told to
- * listen on a free loopback port. Returns the names of the variables that changed.
+ * processor's and mock LLM's, the bundles' mount paths by the local folders `mounts` (filled as the init
+ * containers fill their emptyDirs), and the app told to listen on a free loopback port. Returns the names of
+ * the variables that changed.
  */
 export function localize(
   env: Readonly<Record<string, string>>,
   to: LocalAddresses,
+  mounts: Readonly<Partial<Record<Runtime, string>>>,
   port: number,
 ): { env: Record<string, string>; changed: string[] } {
   const rewrites: [string, string][] = [
     [to.clusterProcessor.replace(/\/+$/, ''), to.localProcessor.replace(/\/+$/, '')],
     [CLUSTER_LLM_ORIGIN, new URL(to.llmUrl).origin],
-    [MOUNT_PATH.python, join(BUNDLES_DIR, 'python')],
-    [MOUNT_PATH.nodejs, join(BUNDLES_DIR, 'nodejs')],
+    ...Object.entries(mounts).map(([runtime, path]): [string, string] => [
+      MOUNT_PATH[runtime as Runtime],
+      path,
+    ]),
   ];
   const out: Record<string, string> = {};
   const changed: string[] = [];
@@ -238,21 +261,41 @@ export interface RunningApp {
 }
 
 /**
- * Starts the app as a local process with `env` (plus PATH and HOME, which an image would set) and waits
- * for /healthz. Python runs under the openai-v2 test-client venv (the openai SDK, and the OpenTelemetry
- * packages the bundle would bring); Node.js runs a copy of the app next to a node_modules holding the
- * repository's openai SDK, as an image built from the app's Dockerfile would lay it out.
+ * Does what the pod's init container does: its own command, the bundle image's folder and the emptyDir's
+ * mount path swapped for `bundle` and a fresh folder under `dir`, which it returns.
+ */
+async function runInitContainer(pod: V1Pod, runtime: Runtime, bundle: string, dir: string): Promise<string> {
+  const init = pod.spec?.initContainers?.find((c) => c.name === NAMES.initContainer[runtime]);
+  if (!init?.command?.length)
+    throw new Error(`pod ${pod.metadata?.name} has no init container for ${runtime}`);
+  const mount = join(dir, `${pod.metadata?.name ?? runtime}-${runtime}-bundle`);
+  mkdirSync(mount, { recursive: true });
+  const [cmd, ...args] = init.command.map((a) =>
+    a.replace(BUNDLE_SOURCE, bundle).replace(MOUNT_PATH[runtime], mount),
+  );
+  await promisify(execFile)(cmd ?? '', args);
+  return mount;
+}
+
+/**
+ * Starts the app as a local process with `env` (plus PATH and HOME, which an image would set) on the real
+ * instrumentation bundle, copied by the pod's init container command, and waits for /healthz. Python runs
+ * under PYTHON with the app's openai last on PYTHONPATH (its image's site-packages); Node.js runs a copy of
+ * the app next to a node_modules holding the repository's openai SDK, as an image built from the app's
+ * Dockerfile would lay it out. Each bundle loads its OpenTelemetry packages from its own folder only.
  */
 export async function startApp(
   app: SampleApp,
   pod: V1Pod,
   to: LocalAddresses,
+  bundles: LocalBundles,
   cp: ControlPlane,
   dir: string,
 ): Promise<RunningApp> {
   const port = await freePort();
   const podEnv = await containerEnv(cp, pod);
-  const { env, changed } = localize(podEnv, to, port);
+  const mount = await runInitContainer(pod, app.runtime, bundles.bundle[app.runtime], dir);
+  const { env, changed } = localize(podEnv, to, { [app.runtime]: mount }, port);
   const base: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? dir,
@@ -261,9 +304,10 @@ export async function startApp(
   let command: string;
   let cwd: string;
   if (app.runtime === 'python') {
-    command = await pythonVenv('openai-v2');
+    command = PYTHON;
     cwd = source;
-    // Keeps the stand-in bundle's folder in the repository free of __pycache__.
+    env.PYTHONPATH = [env.PYTHONPATH, bundles.pythonAppDeps].filter(Boolean).join(':');
+    // Keeps the sample app's folder in the repository and the shared dependency cache free of __pycache__.
     base.PYTHONDONTWRITEBYTECODE = '1';
   } else {
     command = process.execPath;
