@@ -1,4 +1,6 @@
+import { endianness } from 'node:os';
 import type { KeyValue, Span, TracesRequest } from './model.ts';
+import { DoubleValue, IntValue, StringValue } from './scalar-values.ts';
 import { otlpTypes } from './schema.ts';
 
 /**
@@ -68,7 +70,8 @@ export function patchedBytes(req: TracesRequest, bytes: Uint8Array): Uint8Array 
   if (log.spans.size === 0) return bytes;
   // Where each appended span sits — resourceSpans[i].scopeSpans[j].spans[k], in the order decoding
   // saw, which is the order of the bytes — and its new attributes, encoded one after the other.
-  const extras = new AttributeEncoder();
+  const extras = sharedEncoder;
+  extras.length = 0;
   const plan: number[] = [];
   const rss = req.resourceSpans;
   for (let i = 0; i < rss.length; i++) {
@@ -128,18 +131,15 @@ class Splice {
     if (this.#next !== this.#plan.length) throw new Error('the request has fewer spans than decoded');
     const out = Buffer.allocUnsafe(length);
     const ops = this.#ops;
-    const src = Buffer.isBuffer(this.#buf)
-      ? this.#buf
-      : Buffer.from(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
-    const extra = Buffer.from(this.#extra.buffer, this.#extra.byteOffset, this.#extra.byteLength);
+    const src = this.#buf;
+    const extra = this.#extra;
     let o = 0;
     for (let i = 0; i < ops.length; i += 3) {
       const op = ops[i] as number;
       const a = ops[i + 1] as number;
       const b = ops[i + 2] as number;
-      if (op === OP_COPY) o += src.copy(out, o, a, b);
-      else if (op === OP_EXTRA) o += extra.copy(out, o, a, b);
-      else o = writeVarint(out, o, a);
+      if (op === OP_VARINT) o = writeVarint(out, o, a);
+      else o = copyRange(out, o, op === OP_COPY ? src : extra, a, b);
     }
     if (o !== length) throw new Error('splice length mismatch');
     return out;
@@ -175,10 +175,9 @@ class Splice {
         if (!this.#targets(depth, index)) continue;
         // This occurrence holds an appended span: copy up to its tag and length prefix, then write
         // it with its new length.
-        if (fieldStart > copyFrom) this.#op(OP_COPY, copyFrom, fieldStart);
-        length += fieldStart - copyFrom;
         const tagEnd = fieldStart + varintSize(tag);
-        this.#op(OP_COPY, fieldStart, tagEnd);
+        this.#op(OP_COPY, copyFrom, tagEnd);
+        length += fieldStart - copyFrom;
         const lengthOp = this.#ops.length;
         this.#op(OP_VARINT, 0, 0);
         let inner: number;
@@ -232,6 +231,18 @@ class Splice {
   }
 }
 
+/**
+ * Copies src[a, b) into out at `o`: short ranges in a loop, long ones with TypedArray#set, since
+ * Buffer#copy costs ~100 ns a call before it copies anything (a splice makes several per span).
+ */
+function copyRange(out: Uint8Array, o: number, src: Uint8Array, a: number, b: number): number {
+  const n = b - a;
+  if (n <= 48) {
+    for (let i = 0; i < n; i++) out[o + i] = src[a + i] as number;
+  } else out.set(src.subarray(a, b), o);
+  return o + n;
+}
+
 function varintSize(n: number): number {
   let size = 1;
   for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) size++;
@@ -265,29 +276,25 @@ function utf8Of(s: string): Uint8Array {
   return bytes;
 }
 
-/** Copies `src` into `dst` at `at`; a loop, since Buffer#copy's setup costs more than short copies. */
 function put(dst: Uint8Array, at: number, src: Uint8Array): number {
-  const n = src.length;
-  if (n > 64) {
-    dst.set(src, at);
-    return at + n;
-  }
-  for (let i = 0; i < n; i++) dst[at + i] = src[i] as number;
-  return at + n;
+  return copyRange(dst, at, src, 0, src.length);
 }
 
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+/** protobuf's fixed64 is little-endian: the scratch's bytes are only usable as they are on such a CPU. */
+const LITTLE_ENDIAN = endianness() === 'LE';
 const STRING_TAG = (1 << 3) | 2;
-const BOOL_TAG = 2 << 3;
 const INT_TAG = 3 << 3;
 const DOUBLE_TAG = (4 << 3) | 1;
 
 /**
  * Encodes appended span attributes (each as a Span `attributes` field) into one growing buffer: the
- * values processors append — strings, booleans, doubles, non-negative integers — by hand, anything
- * else through protobufjs.
+ * typed values processors append (scalar-values.ts: strings, doubles, non-negative integers) by hand,
+ * anything else through protobufjs.
  */
 class AttributeEncoder {
-  #buf = Buffer.allocUnsafe(8192);
+  #buf = Buffer.allocUnsafe(16384);
   length = 0;
 
   bytes(): Uint8Array {
@@ -298,37 +305,23 @@ class AttributeEncoder {
     const v = kv.value;
     const key = utf8Of(kv.key);
     // AnyValue's one field: its tag and payload size (0 with no value), or -1: protobufjs encodes it.
-    let valueTag = 0;
+    let valueTag = -1;
     let payload = 0;
     let str: Uint8Array | undefined;
-    if (v != null) {
-      valueTag = -1;
-      const s = v.stringValue;
-      const d = v.doubleValue;
-      const b = v.boolValue;
-      const n = v.intValue;
-      // protobufjs encodes every field set: only a value with exactly one is what this writes.
-      const set =
-        (s != null ? 1 : 0) +
-        (d != null ? 1 : 0) +
-        (b != null ? 1 : 0) +
-        (n != null ? 1 : 0) +
-        (v.arrayValue != null || v.kvlistValue != null || v.bytesValue != null ? 2 : 0);
-      if (set !== 1) valueTag = -1;
-      else if (typeof s === 'string') {
-        str = utf8Of(s);
-        valueTag = STRING_TAG;
-        payload = varintSize(str.length) + str.length;
-      } else if (typeof d === 'number') {
-        valueTag = DOUBLE_TAG;
-        payload = 8;
-      } else if (typeof b === 'boolean') {
-        valueTag = BOOL_TAG;
-        payload = 1;
-      } else if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) {
-        valueTag = INT_TAG;
-        payload = varintSize(n);
-      }
+    let num = 0;
+    if (v == null) valueTag = 0;
+    else if (v instanceof DoubleValue) {
+      valueTag = DOUBLE_TAG;
+      payload = 8;
+      num = v.doubleValue;
+    } else if (v instanceof StringValue) {
+      str = utf8Of(v.stringValue);
+      valueTag = STRING_TAG;
+      payload = varintSize(str.length) + str.length;
+    } else if (v instanceof IntValue && v.intValue >= 0 && Number.isSafeInteger(v.intValue)) {
+      valueTag = INT_TAG;
+      payload = varintSize(v.intValue);
+      num = v.intValue;
     }
     if (valueTag === -1) {
       const encoded = otlpTypes.keyValue.encode(kv as never).finish();
@@ -350,16 +343,20 @@ class AttributeEncoder {
     buf[o++] = STRING_TAG;
     o = writeVarint(buf, o, key.length);
     o = put(buf, o, key);
-    if (valueTag !== 0 && v) {
+    if (valueTag !== 0) {
       buf[o++] = (2 << 3) | 2;
       o = writeVarint(buf, o, anyValue);
       buf[o++] = valueTag;
       if (str) {
         o = writeVarint(buf, o, str.length);
         o = put(buf, o, str);
-      } else if (valueTag === DOUBLE_TAG) o = buf.writeDoubleLE(v.doubleValue as number, o);
-      else if (valueTag === BOOL_TAG) buf[o++] = v.boolValue ? 1 : 0;
-      else o = writeVarint(buf, o, v.intValue as number);
+      } else if (valueTag === DOUBLE_TAG && !LITTLE_ENDIAN) o = buf.writeDoubleLE(num, o);
+      else if (valueTag === DOUBLE_TAG) {
+        // Through a scratch Float64Array: Buffer#writeDoubleLE checks its arguments at ~40 ns a call.
+        F64[0] = num;
+        for (let i = 0; i < 8; i++) buf[o + i] = F64_BYTES[i] as number;
+        o += 8;
+      } else o = writeVarint(buf, o, num);
     }
     this.length = o;
   }
@@ -371,3 +368,9 @@ class AttributeEncoder {
     this.#buf = grown;
   }
 }
+
+/**
+ * One encoder for every splice: a splice is synchronous and copies what it encoded into its output
+ * before it returns, so the buffer (grown to the largest request seen) is reused instead of allocated.
+ */
+const sharedEncoder = new AttributeEncoder();

@@ -3,6 +3,7 @@ import type { Processor } from '../../component/processor.ts';
 import { factsOf, noteFact } from '../../genai/span-facts.ts';
 import { hasAttribute, int64ToNumber, setAttribute } from '../../genai/values.ts';
 import type { AnyValue, KeyValue, Span, TracesRequest } from '../../otlp/model.ts';
+import { doubleValue, intValue, stringValue } from '../../otlp/scalar-values.ts';
 import { appendSpanAttribute, appendSpanAttributes, markChanged } from '../../otlp/span-appends.ts';
 import { BUCKETS } from '../../pricing/catalogue.ts';
 import { COST, type CostStatus, READER_ALIASES, TOKEN_ALIASES, TRACE } from './attributes.ts';
@@ -10,9 +11,9 @@ import type { CostConfig } from './config.ts';
 import { type Estimate, estimate } from './estimate.ts';
 import { TraceRollup } from './rollup.ts';
 
-const dbl = (v: number): AnyValue => ({ doubleValue: v });
-const str = (v: string): AnyValue => ({ stringValue: v });
-const int = (v: number): AnyValue => ({ intValue: v });
+const dbl = doubleValue;
+const str = stringValue;
+const int = intValue;
 
 /** Distinct model labels on llmobs_cost_unknown_model_total before the rest count as `__other__`. */
 const UNKNOWN_MODEL_LABELS = 100;
@@ -21,7 +22,7 @@ const isRoot = (s: Span): boolean => !s.parentSpanId || s.parentSpanId.length ==
 /** A trace id as a 16-character key (one character per byte: cheaper than hex, and only a Map key). */
 const traceKey = (s: Span): string =>
   s.traceId ? String.fromCharCode.apply(null, s.traceId as unknown as number[]) : '';
-const SOURCE_LOCAL: AnyValue = { stringValue: 'local' };
+const SOURCE_LOCAL: AnyValue = stringValue('local');
 const BUCKET_KEYS = Object.fromEntries(BUCKETS.map((b) => [b, `${COST.bucketPrefix}${b}`])) as Record<
   (typeof BUCKETS)[number],
   string
