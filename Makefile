@@ -14,7 +14,7 @@ export PATH := $(NODE_BIN):$(PATH)
 
 TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm otelcol jaeger
 TEST_CONCURRENCY ?= 2
-TESTS ?= "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "crds/**/*.test.ts" "test/**/*.test.ts"
+TESTS ?= "operator/src/**/*.test.ts" "processors/src/**/*.test.ts" "crds/**/*.test.ts" "test/**/*.test.ts" "bench/**/*.test.ts"
 
 ##@ General
 
@@ -84,5 +84,12 @@ clean-cache: ## Delete every cached build (Node, Go-built binaries, venvs, Debia
 ##@ Benchmarks
 
 .PHONY: bench
-bench: install ## Benchmark the processor against the real Collector (~10 min): pass-through, cost + metrics, cardinality storm, redaction; rewrites the results in docs/benchmarks.md.
+bench: bench-processor bench-pipeline ## Every benchmark (~20 min); each rewrites its results in docs/benchmarks.md.
+
+.PHONY: bench-processor
+bench-processor: install ## The processor against the real Collector (~10 min): pass-through, cost + metrics, cardinality storm, redaction (BENCH_ARGS="...").
 	node bench/passthrough.bench.ts $(BENCH_ARGS)
+
+.PHONY: bench-pipeline
+bench-pipeline: install ## Full LLM pipelines against the Collector's equivalents (~9 min): redaction, cost + metrics, tail sampling (PIPELINE_BENCH_ARGS="...").
+	node bench/pipeline.bench.ts $(PIPELINE_BENCH_ARGS)

@@ -21,7 +21,8 @@ component_version() {
     kube-apiserver | kube-controller-manager | kube-scheduler) echo "$K8S_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     helm) echo "$HELM_VERSION" ;;
-    otelcol) echo "v$OTELCOL_VERSION" ;;
+    # The manifest's digest is in the key: adding a component to otelcol-builder.yaml rebuilds the Collector.
+    otelcol) echo "v$OTELCOL_VERSION-$(sha256sum "$HERE/otelcol-builder.yaml" | cut -c1-12)" ;;
     jaeger) echo "$JAEGER_MODULE_VERSION" ;;
     *) echo "unknown component '$1' (known: etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm otelcol jaeger)" >&2; return 2 ;;
   esac
