@@ -15,7 +15,7 @@ import { otlpTypes } from './schema.ts';
  * encoded as usual.
  */
 interface AppendLog {
-  readonly spans: Map<Span, KeyValue[]>;
+  readonly spans: Map<Span, readonly KeyValue[]>;
   changed: boolean;
 }
 
@@ -37,14 +37,17 @@ function logOf(req: TracesRequest): AppendLog {
   return log;
 }
 
-/** Appends attributes to a span of `req` (visible to later processors at once) and records them. */
+/**
+ * Appends attributes to a span of `req` (visible to later processors at once) and records them.
+ * The log keeps `kvs` itself: the caller hands over a list it does not change afterwards.
+ */
 export function appendSpanAttributes(req: TracesRequest, span: Span, kvs: readonly KeyValue[]): void {
-  for (const kv of kvs) span.attributes.push(kv);
+  const attrs = span.attributes;
+  for (let i = 0; i < kvs.length; i++) attrs.push(kvs[i] as KeyValue);
   const log = logOf(req);
   if (log.changed) return;
   const list = log.spans.get(span);
-  if (list) for (const kv of kvs) list.push(kv);
-  else log.spans.set(span, [...kvs]);
+  log.spans.set(span, list ? [...list, ...kvs] : kvs);
 }
 
 export function appendSpanAttribute(req: TracesRequest, span: Span, kv: KeyValue): void {

@@ -6,6 +6,7 @@ import type { AnyValue, KeyValue, Span, TracesRequest } from '../../otlp/model.t
 import { doubleValue, intValue, stringValue } from '../../otlp/scalar-values.ts';
 import { appendSpanAttribute, appendSpanAttributes, markChanged } from '../../otlp/span-appends.ts';
 import { BUCKETS } from '../../pricing/catalogue.ts';
+import type { Cost } from '../../pricing/price.ts';
 import { COST, type CostStatus, READER_ALIASES, TOKEN_ALIASES, TRACE } from './attributes.ts';
 import type { CostConfig } from './config.ts';
 import { type Estimate, estimate } from './estimate.ts';
@@ -69,13 +70,14 @@ export class CostProcessor implements Processor<'traces'> {
           const status = this.#write(data, span, e);
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
           if (status === 'unknown_model') this.#countUnknown(e);
-          this.#rollup?.add(traceKey(span), now, (t) => {
+          if (this.#rollup) {
+            const t = this.#rollup.totalsFor(traceKey(span), now);
             t.calls++;
             if (e.cost) t.cost += e.cost.amount;
             else t.unpricedCalls++;
             t.inputTokens += e.usage?.inputTotal ?? 0;
             t.outputTokens += e.usage?.outputTotal ?? 0;
-          });
+          }
         }
       }
     }
@@ -87,7 +89,8 @@ export class CostProcessor implements Processor<'traces'> {
     const attrs = span.attributes;
     // One pass to learn whether any attribute this writes is already there (an instrumentation that
     // prices calls itself, a span priced twice); if none is — the usual case — they are appended
-    // without searching for each.
+    // without searching for each, and spliced into the received bytes downstream. Otherwise they are
+    // set in place, and the request is encoded whole.
     let fresh = true;
     for (const kv of attrs) {
       if (kv.key.startsWith('gen_ai.usage.cost') || kv.key.startsWith('llm.cost.')) {
@@ -95,84 +98,44 @@ export class CostProcessor implements Processor<'traces'> {
         break;
       }
     }
-    // Appends are spliced into the received bytes downstream; anything else makes the request encode whole.
-    if (!fresh) markChanged(data);
-    const appended: KeyValue[] = [];
-    const set = fresh
-      ? (key: string, value: AnyValue) => {
-          appended.push({ key, value });
-        }
-      : (key: string, value: AnyValue) => setAttribute(attrs, key, value);
-    if (!fresh && this.#cfg.keepReportedCost && hasAttribute(attrs, COST.amount)) {
-      setAttribute(attrs, COST.status, str('reported'));
-      return 'reported';
+    if (!fresh) {
+      markChanged(data);
+      if (this.#cfg.keepReportedCost && hasAttribute(attrs, COST.amount)) {
+        setAttribute(attrs, COST.status, str('reported'));
+        return 'reported';
+      }
     }
-    set(COST.status, str(e.status));
+    const out = new AttributeWriter(attrs, fresh);
+    out.set(COST.status, str(e.status));
     const cost = e.cost;
-    if (!cost || !e.match) {
-      if (appended.length > 0) appendSpanAttributes(data, span, appended);
-      return e.status;
-    }
-    const currency = this.#cfg.currency;
-    const amount = dbl(cost.amount);
-    const currencyValue = str(currency);
-    set(COST.amount, amount);
-    set(COST.currency, currencyValue);
-    set(COST.source, SOURCE_LOCAL);
-    set(COST.model, str(e.match.entry.model));
-    noteFact(span, 'costAmount', amount);
-    noteFact(span, 'costCurrency', currencyValue);
-    if (e.match.resolution !== 'exact') set(COST.resolution, str(e.match.resolution));
-    if (cost.contextTier !== undefined) set(COST.contextTier, int(cost.contextTier));
-    if (cost.serviceTier) set(COST.serviceTier, str(cost.serviceTier));
-    if (cost.unpriced.length > 0) set(COST.unpriced, str(cost.unpriced.join(',')));
-    const b = cost.byBucket;
-    for (const bucket of BUCKETS) {
-      const v = b[bucket];
-      if (v !== undefined) set(BUCKET_KEYS[bucket], dbl(v));
-    }
-
-    if (this.#cfg.readerAliases && currency === 'USD') {
-      set(READER_ALIASES.openlit, amount);
-      set(READER_ALIASES.total, amount);
-      const input = (b.input ?? 0) + (b.image_input ?? 0);
-      const cacheWrite = (b.cache_write_5m ?? 0) + (b.cache_write_1h ?? 0);
-      const cacheRead = b.cache_read ?? 0;
-      const audioIn = b.audio_input ?? 0;
-      const output = b.output ?? 0;
-      const reasoning = b.reasoning ?? 0;
-      const audioOut = b.audio_output ?? 0;
-      set(READER_ALIASES.prompt, dbl(input + cacheRead + cacheWrite + audioIn));
-      set(READER_ALIASES.completion, dbl(output + reasoning + audioOut));
-      // Details only say something when a side has more than one part (cached input, reasoning, audio).
-      if (
-        (input > 0 ? 1 : 0) + (cacheRead > 0 ? 1 : 0) + (cacheWrite > 0 ? 1 : 0) + (audioIn > 0 ? 1 : 0) >
-        1
-      ) {
-        if (input > 0) set(READER_ALIASES.promptInput, dbl(input));
-        if (cacheRead > 0) set(READER_ALIASES.promptCacheRead, dbl(cacheRead));
-        if (cacheWrite > 0) set(READER_ALIASES.promptCacheWrite, dbl(cacheWrite));
-        if (audioIn > 0) set(READER_ALIASES.promptAudio, dbl(audioIn));
+    if (cost && e.match) {
+      const currency = this.#cfg.currency;
+      const amount = dbl(cost.amount);
+      const currencyValue = str(currency);
+      out.set(COST.amount, amount);
+      out.set(COST.currency, currencyValue);
+      out.set(COST.source, SOURCE_LOCAL);
+      out.set(COST.model, str(e.match.entry.model));
+      noteFact(span, 'costAmount', amount);
+      noteFact(span, 'costCurrency', currencyValue);
+      if (e.match.resolution !== 'exact') out.set(COST.resolution, str(e.match.resolution));
+      if (cost.contextTier !== undefined) out.set(COST.contextTier, int(cost.contextTier));
+      if (cost.serviceTier) out.set(COST.serviceTier, str(cost.serviceTier));
+      if (cost.unpriced.length > 0) out.set(COST.unpriced, str(cost.unpriced.join(',')));
+      const b = cost.byBucket;
+      for (const bucket of BUCKETS) {
+        const v = b[bucket];
+        if (v !== undefined) out.set(BUCKET_KEYS[bucket], dbl(v));
       }
-      if ((output > 0 ? 1 : 0) + (reasoning > 0 ? 1 : 0) + (audioOut > 0 ? 1 : 0) > 1) {
-        if (output > 0) set(READER_ALIASES.completionOutput, dbl(output));
-        if (reasoning > 0) set(READER_ALIASES.completionReasoning, dbl(reasoning));
-        if (audioOut > 0) set(READER_ALIASES.completionAudio, dbl(audioOut));
+      if (this.#cfg.readerAliases && currency === 'USD') writeReaderAliases(out, b, amount);
+      const u = e.usage?.buckets;
+      if (this.#cfg.tokenAliases && u) {
+        out.add(TOKEN_ALIASES.cacheRead, u.cache_read);
+        out.add(TOKEN_ALIASES.cacheWrite, u.cache_write_5m + u.cache_write_1h);
+        out.add(TOKEN_ALIASES.reasoning, u.reasoning);
       }
     }
-    const u = e.usage?.buckets;
-    if (this.#cfg.tokenAliases && u) {
-      const add = (k: string, v: number) => {
-        if (v > 0 && !hasAttribute(attrs, k)) {
-          if (fresh) appended.push({ key: k, value: int(v) });
-          else attrs.push({ key: k, value: int(v) });
-        }
-      };
-      add(TOKEN_ALIASES.cacheRead, u.cache_read);
-      add(TOKEN_ALIASES.cacheWrite, u.cache_write_5m + u.cache_write_1h);
-      add(TOKEN_ALIASES.reasoning, u.reasoning);
-    }
-    if (appended.length > 0) appendSpanAttributes(data, span, appended);
+    if (out.appended.length > 0) appendSpanAttributes(data, span, out.appended);
     return e.status;
   }
 
@@ -209,4 +172,58 @@ export class CostProcessor implements Processor<'traces'> {
 
   async start(): Promise<void> {}
   async shutdown(): Promise<void> {}
+}
+
+/**
+ * Where llm_cost's attributes go: appended (collected, then recorded as appends in one call) when
+ * the span had none of them, else set in place.
+ */
+class AttributeWriter {
+  readonly appended: KeyValue[] = [];
+  readonly #attrs: KeyValue[];
+  readonly #fresh: boolean;
+
+  constructor(attrs: KeyValue[], fresh: boolean) {
+    this.#attrs = attrs;
+    this.#fresh = fresh;
+  }
+
+  set(key: string, value: AnyValue): void {
+    if (this.#fresh) this.appended.push({ key, value });
+    else setAttribute(this.#attrs, key, value);
+  }
+
+  /** A token count alias: only when positive, and never over a count the instrumentation reported. */
+  add(key: string, n: number): void {
+    if (n <= 0 || hasAttribute(this.#attrs, key)) return;
+    if (this.#fresh) this.appended.push({ key, value: int(n) });
+    else this.#attrs.push({ key, value: int(n) });
+  }
+}
+
+/** The cost where OpenLIT/Langfuse (gen_ai.usage.cost) and OpenInference/Phoenix (llm.cost.*) read it. */
+function writeReaderAliases(out: AttributeWriter, b: Cost['byBucket'], amount: AnyValue): void {
+  out.set(READER_ALIASES.openlit, amount);
+  out.set(READER_ALIASES.total, amount);
+  const input = (b.input ?? 0) + (b.image_input ?? 0);
+  const cacheWrite = (b.cache_write_5m ?? 0) + (b.cache_write_1h ?? 0);
+  const cacheRead = b.cache_read ?? 0;
+  const audioIn = b.audio_input ?? 0;
+  const output = b.output ?? 0;
+  const reasoning = b.reasoning ?? 0;
+  const audioOut = b.audio_output ?? 0;
+  out.set(READER_ALIASES.prompt, dbl(input + cacheRead + cacheWrite + audioIn));
+  out.set(READER_ALIASES.completion, dbl(output + reasoning + audioOut));
+  // Details only say something when a side has more than one part (cached input, reasoning, audio).
+  if ((input > 0 ? 1 : 0) + (cacheRead > 0 ? 1 : 0) + (cacheWrite > 0 ? 1 : 0) + (audioIn > 0 ? 1 : 0) > 1) {
+    if (input > 0) out.set(READER_ALIASES.promptInput, dbl(input));
+    if (cacheRead > 0) out.set(READER_ALIASES.promptCacheRead, dbl(cacheRead));
+    if (cacheWrite > 0) out.set(READER_ALIASES.promptCacheWrite, dbl(cacheWrite));
+    if (audioIn > 0) out.set(READER_ALIASES.promptAudio, dbl(audioIn));
+  }
+  if ((output > 0 ? 1 : 0) + (reasoning > 0 ? 1 : 0) + (audioOut > 0 ? 1 : 0) > 1) {
+    if (output > 0) out.set(READER_ALIASES.completionOutput, dbl(output));
+    if (reasoning > 0) out.set(READER_ALIASES.completionReasoning, dbl(reasoning));
+    if (audioOut > 0) out.set(READER_ALIASES.completionAudio, dbl(audioOut));
+  }
 }

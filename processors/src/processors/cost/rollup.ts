@@ -29,7 +29,8 @@ export class TraceRollup {
     return this.#traces.size;
   }
 
-  add(traceId: string, now: number, add: (t: TraceTotals) => void): void {
+  /** The running totals of a trace, created (evicting by age, then by capacity) on its first call. */
+  totalsFor(traceId: string, now: number): TraceTotals {
     let e = this.#traces.get(traceId);
     if (!e) {
       this.#sweep(now);
@@ -44,7 +45,7 @@ export class TraceRollup {
       };
       this.#traces.set(traceId, e);
     }
-    add(e.totals);
+    return e.totals;
   }
 
   /** Removes and returns the trace's totals (its root has arrived). */
