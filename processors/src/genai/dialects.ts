@@ -1,3 +1,5 @@
+import { internValuesOf } from '../otlp/fast-decode.ts';
+
 /**
  * Where each GenAI fact lives in each instrumentation dialect, best spelling first: OTel GenAI
  * (current, then deprecated), OpenLLMetry/Traceloop, OpenInference, OpenLIT, Vercel AI SDK.
@@ -127,6 +129,16 @@ export const FACT_KEYS = {
 } as const satisfies Record<string, readonly string[]>;
 
 export type Fact = keyof typeof FACT_KEYS;
+
+// Provider, model and operation names come from a small set and key llm_metrics' groups and the price
+// index: decoded as shared strings, their lookups hash nothing new on each span.
+internValuesOf([
+  ...FACT_KEYS.provider,
+  ...FACT_KEYS.requestModel,
+  ...FACT_KEYS.responseModel,
+  ...FACT_KEYS.operation,
+  ...FACT_KEYS.errorType,
+]);
 
 /** key → (fact, rank) for a single pass over a span's attributes. */
 export const KEY_INDEX: ReadonlyMap<string, { readonly fact: Fact; readonly rank: number }> = (() => {

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import Long from 'long';
 import protobuf from 'protobufjs';
+// Registers the GenAI keys whose string values are interned, so the properties below cover that path.
+import '../genai/dialects.ts';
 import { recordLlmSpans, sdkProtobuf } from '../testing/sdk-spans.ts';
 import type { AnyValue, KeyValue } from './model.ts';
 import { otlpTypes } from './schema.ts';
@@ -55,7 +57,13 @@ const leaf: fc.Arbitrary<AnyValue> = fc.oneof(
   fc.constant({}),
 );
 const keys = fc.oneof(
-  fc.constantFrom('gen_ai.request.model', 'gen_ai.usage.input_tokens', 'service.name', ''),
+  fc.constantFrom(
+    'gen_ai.request.model',
+    'gen_ai.provider.name',
+    'gen_ai.usage.input_tokens',
+    'service.name',
+    '',
+  ),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
   fc.string({ minLength: 120, maxLength: 140 }),
 );

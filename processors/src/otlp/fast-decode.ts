@@ -25,7 +25,14 @@ type Reader = protobuf.Reader & {
   skipType(wire: number, depth: number, tag: number): Reader;
   discardUnknown?: boolean;
 };
-type Decode = (r: Reader | Uint8Array, l?: number, z?: number, q?: number, g?: object) => object;
+type Decode = (
+  r: Reader | Uint8Array,
+  l?: number,
+  z?: number,
+  q?: number,
+  g?: object,
+  intern?: boolean,
+) => object;
 interface MessageObject {
   [field: string]: unknown;
   $unknowns?: Uint8Array[];
@@ -93,6 +100,19 @@ function readKey(r: Reader): string {
   return r.string();
 }
 
+/** Keys whose (short) string values are interned like keys: see `internValuesOf`. */
+const internedValueKeys = new Set<string>();
+
+/**
+ * Interns the string values of these attribute keys too: values from a small set that later code
+ * looks up by (model and provider names, operation names — the keys of derived metrics' groups and of
+ * the price index). High-cardinality values (ids, content) must not be registered: they would fill
+ * the table, after which interning simply stops.
+ */
+export function internValuesOf(keys: Iterable<string>): void {
+  for (const k of keys) internedValueKeys.add(internalize(k));
+}
+
 /** The flat, internalized copy of `s` V8 keeps for property names: hashed once, compared by pointer. */
 function internalize(s: string): string {
   const holder: Record<string, number> = { [s]: 0 };
@@ -123,7 +143,7 @@ export function installFastDecoders(keyValue: protobuf.Type): void {
   const decodeArray = arrayValue.decode as unknown as Decode;
   const decodeKvlist = kvlistValue.decode as unknown as Decode;
 
-  const decodeAnyValue: Decode = (input, l, z, q = 0, g) => {
+  const decodeAnyValue: Decode = (input, l, z, q = 0, g, intern = false) => {
     const r = (input instanceof Reader ? input : Reader.create(input)) as Reader;
     if (q > recursionLimit()) throw Error('max depth exceeded');
     let end = r.len;
@@ -151,7 +171,7 @@ export function installFastDecoders(keyValue: protobuf.Type): void {
       switch (t >>> 3) {
         case 1:
           if (wire !== 2) break;
-          m.stringValue = r.string();
+          m.stringValue = intern ? readKey(r) : r.string();
           name = 'stringValue';
           if (setter || (member !== undefined && member !== name)) m.value = name;
           member = name;
@@ -220,6 +240,7 @@ export function installFastDecoders(keyValue: protobuf.Type): void {
       r.len = end;
     }
     const m = (g as MessageObject | undefined) ?? new KeyValueCtor();
+    let key: string | undefined;
     while (r.pos < end) {
       const start = r.pos;
       const t = r.tag();
@@ -230,13 +251,14 @@ export function installFastDecoders(keyValue: protobuf.Type): void {
       const wire = t & 7;
       const field = t >>> 3;
       if (field === 1 && wire === 2) {
-        const key = readKey(r);
+        key = readKey(r);
         if (key.length) m.key = key;
         else delete m.key;
         continue;
       }
       if (field === 2 && wire === 2) {
-        m.value = decodeAnyValue(r, r.size(), undefined, q + 1, m.value as object | undefined);
+        const intern = key !== undefined && internedValueKeys.has(key);
+        m.value = decodeAnyValue(r, r.size(), undefined, q + 1, m.value as object | undefined, intern);
         continue;
       }
       r.skipType(wire, q, t >>> 3);
