@@ -84,7 +84,7 @@ clean-cache: ## Delete every cached build (Node, Go-built binaries, venvs, Debia
 ##@ Benchmarks
 
 .PHONY: bench
-bench: bench-processor bench-pipeline ## Every benchmark (~20 min); each rewrites its results in docs/benchmarks.md.
+bench: bench-processor bench-pipeline bench-operator ## Every benchmark (~25 min); each rewrites its results in docs/benchmarks.md.
 
 .PHONY: bench-processor
 bench-processor: install ## The processor against the real Collector (~10 min): pass-through, cost + metrics, cardinality storm, redaction (BENCH_ARGS="...").
@@ -93,3 +93,7 @@ bench-processor: install ## The processor against the real Collector (~10 min): 
 .PHONY: bench-pipeline
 bench-pipeline: install ## Full LLM pipelines against the Collector's equivalents (~9 min): redaction, cost + metrics, tail sampling (PIPELINE_BENCH_ARGS="...").
 	node bench/pipeline.bench.ts $(PIPELINE_BENCH_ARGS)
+
+.PHONY: bench-operator
+bench-operator: install tools ## The operator on a real control plane (~5 min): webhook latency at 100 pods/s, apiserver calls per admission, 500 resources, RSS with 10k pods (OPERATOR_BENCH_ARGS="...").
+	node bench/operator.bench.ts $(OPERATOR_BENCH_ARGS)

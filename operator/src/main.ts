@@ -15,7 +15,7 @@ import {
   VersionApi,
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
   ANNOTATION,
   API_VERSION,
@@ -26,18 +26,20 @@ import {
   VERSION,
 } from './api/v1alpha1/constants.ts';
 import { KubeClusterWriter } from './controller/cluster-writer.ts';
-import { desiredState, injectionConfig } from './controller/desired.ts';
+import { InjectionSources } from './controller/injection-sources.ts';
 import { LLMObservabilityReconciler } from './controller/llmobservability.ts';
+import { instrumentedPodView } from './controller/pod-cache.ts';
 import { policyValidator } from './controller/policy-validator.ts';
 import type { Stores } from './controller/ports.ts';
 import { rolloutPod } from './controller/rollout.ts';
 import type { LLMObservability, LLMObservabilityPolicy } from './manifests/resources.ts';
-import { Controller, enqueueOwner, mapSource } from './runtime/controller.ts';
+import { Controller, enqueueOwner, generationChanged, mapSource } from './runtime/controller.ts';
 import { type Informer, informerFor } from './runtime/informer.ts';
 import { LeaderElector, leaseLock } from './runtime/leader.ts';
 import type { Request } from './runtime/reconciler.ts';
+import { countKubeRequests } from './runtime/request-metrics.ts';
 import { serviceDnsNames } from './webhook/certs.ts';
-import type { ConfigSource, InjectionSource } from './webhook/podmutation/config.ts';
+import { InformerNamespaceLookup, KubeNamespaceLookup } from './webhook/namespaces.ts';
 import { defaultWebhookSettings, supportsNativeSidecars } from './webhook/podmutation/config.ts';
 import { startInjectionWebhook } from './webhook/start.ts';
 
@@ -57,6 +59,7 @@ const USAGE = `usage: llmobs-operator [flags]
   --excluded-namespaces A,B              never injected (kube-system always)
   --webhook-failure-policy Ignore|Fail   the pod webhook's failurePolicy (default Ignore: fail open)
   --webhook-timeout-seconds N            the pod webhook's timeoutSeconds, 1-30 (default 5)
+  --max-concurrent-reconciles N          resources reconciled at once, 1-64 (default 4; one key never twice)
   --metrics-bind-address ADDR            Prometheus /metrics (default :8080, "0" disables)
   --health-probe-bind-address ADDR       /healthz and /readyz (default :8081, "0" disables)
   --processor-image REF                  processor image for gateways and sidecars
@@ -107,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
         'excluded-namespaces': { type: 'string', default: '' },
         'webhook-failure-policy': { type: 'string', default: 'Ignore' },
         'webhook-timeout-seconds': { type: 'string', default: '5' },
+        'max-concurrent-reconciles': { type: 'string', default: '4' },
         'metrics-bind-address': { type: 'string', default: ':8080' },
         'health-probe-bind-address': { type: 'string', default: ':8081' },
         'processor-image': { type: 'string', default: 'ghcr.io/llmobs/processor:0.1.0' },
@@ -144,6 +148,17 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const maxConcurrentReconciles = Number(str('max-concurrent-reconciles'));
+  if (
+    !Number.isInteger(maxConcurrentReconciles) ||
+    maxConcurrentReconciles < 1 ||
+    maxConcurrentReconciles > 64
+  ) {
+    process.stderr.write(
+      `--max-concurrent-reconciles must be an integer from 1 to 64, got "${str('max-concurrent-reconciles')}"\n`,
+    );
+    return 2;
+  }
   const log = pino({
     level: str('log-level'),
     base: { service: 'llmobs-operator' },
@@ -155,6 +170,10 @@ async function main(argv: string[]): Promise<number> {
   if (values.kubeconfig) kc.loadFromFile(str('kubeconfig'));
   else kc.loadFromDefault();
   const registry = new Registry();
+  // process_* (CPU, resident memory) and nodejs_* (heap, event-loop delay), as controller-runtime exposes its own.
+  collectDefaultMetrics({ register: registry });
+  // Before any API client is made: every request of this process is counted by verb and resource.
+  countKubeRequests(kc, registry);
   const abort = new AbortController();
 
   // Informers: every read of the reconciler and the webhooks is served from these caches.
@@ -177,7 +196,13 @@ async function main(argv: string[]): Promise<number> {
     labelSelector: 'app.kubernetes.io/managed-by=llmobs-operator',
     logger: log,
   });
-  const pods = informerFor<V1Pod>(kc, '/api/v1/pods', { name: 'pods', logger: log });
+  // Every pod is watched (the webhook's annotation cannot be selected on), but only instrumented pods
+  // are kept, and only what the controller reads of them.
+  const pods = informerFor<V1Pod>(kc, '/api/v1/pods', {
+    name: 'pods',
+    logger: log,
+    transform: instrumentedPodView,
+  });
   const informers: Informer<never>[] = [
     crs,
     policies,
@@ -206,15 +231,8 @@ async function main(argv: string[]): Promise<number> {
       nodejs: str('instrumentation-image-nodejs'),
     },
   };
-  const configSource: ConfigSource = {
-    forNamespace(ns): InjectionSource[] {
-      const labels = nsLabels(ns) ?? {};
-      return crs.list(ns).map((cr) => ({
-        resource: cr,
-        config: injectionConfig(cr, desiredState(cr, policies.list(), labels), images),
-      }));
-    },
-  };
+  // Rendered once per namespace and kept until a resource, the namespace or a policy changes.
+  const configSource = new InjectionSources({ resources: crs, policies, namespaces, images });
 
   // Health and metrics.
   let ready = false;
@@ -253,6 +271,7 @@ async function main(argv: string[]): Promise<number> {
   const webhook = await startInjectionWebhook({
     kc,
     configSource,
+    namespaces: new InformerNamespaceLookup(namespaces, new KubeNamespaceLookup(kc)),
     settings: defaultWebhookSettings({
       operatorNamespace: namespace,
       excludedNamespaces: str('excluded-namespaces').split(',').filter(Boolean),
@@ -312,12 +331,21 @@ async function main(argv: string[]): Promise<number> {
           .list(n.metadata?.name)
           .map((c) => ({ namespace: c.metadata.namespace ?? '', name: c.metadata.name })),
       ),
-      mapSource(pods, (p): Request[] => {
-        const by = p.metadata?.annotations?.[ANNOTATION.appliedBy];
-        const [ns, name] = by?.split('/') ?? [];
-        return ns && name ? [{ namespace: ns, name }] : [];
-      }),
+      // Pods come and go by the hundred: their resource's status (counts, rollout) is recomputed at
+      // most once a second per resource, not once per pod event.
+      mapSource(
+        pods,
+        (p): Request[] => {
+          const by = p.metadata?.annotations?.[ANNOTATION.appliedBy];
+          const [ns, name] = by?.split('/') ?? [];
+          return ns && name ? [{ namespace: ns, name }] : [];
+        },
+        { delayMs: 1_000 },
+      ),
     ],
+    // The reconciler's own status writes do not wake it up again.
+    predicate: generationChanged,
+    maxConcurrentReconciles: maxConcurrentReconciles,
     resyncPeriodMs: 10 * 60_000,
     registry,
     logger: log.child({ controller: 'llmobservability' }),

@@ -316,6 +316,39 @@ describe('Controller', () => {
     assert.deepEqual(reconciler.calls, ['ns/obs', 'ns/obs']);
   });
 
+  it('should batch a burst of delayed watch events into one reconcile per key after the delay', async (t) => {
+    const clock = new FakeClock();
+    const primary = new FakeSource<KubernetesObject>();
+    const pods = new FakeSource<KubernetesObject>();
+    const reconciler = new ScriptedReconciler();
+    const controller = new Controller({
+      name: 'delayed',
+      for: primary,
+      watches: [
+        mapSource(pods, (p) => [{ namespace: 'ns', name: p.metadata?.labels?.owner ?? '' }], {
+          delayMs: 1_000,
+        }),
+      ],
+      reconciler,
+      clock,
+    });
+    const stop = new AbortController();
+    const running = controller.run(stop.signal);
+    t.after(async () => {
+      stop.abort();
+      await running;
+    });
+    await settle();
+    for (let i = 0; i < 50; i++) pods.upsert(obj(`pod-${i}`, { labels: { owner: i % 2 ? 'a' : 'b' } }));
+    await settle();
+    await clock.advance(999);
+    await settle();
+    assert.deepEqual(reconciler.calls, [], 'nothing before the delay');
+    await clock.advance(1);
+    await settle();
+    assert.deepEqual([...reconciler.calls].sort(), ['ns/a', 'ns/b']);
+  });
+
   it('should drop updates that the predicate rejects', async (t) => {
     const clock = new FakeClock();
     const source = new FakeSource<KubernetesObject>();

@@ -28,17 +28,25 @@ export const generationChanged: Predicate<KubernetesObject> = {
 
 /** A secondary event source: objects of another kind mapped to primary keys. */
 export interface WatchedSource {
-  /** Starts delivering requests to `enqueue`; returns an unsubscribe. */
-  subscribe(enqueue: (req: Request) => void): () => void;
+  /** Starts delivering requests to `enqueue` (at once, or after `afterMs`); returns an unsubscribe. */
+  subscribe(enqueue: (req: Request, afterMs?: number) => void): () => void;
   waitForSync(signal?: AbortSignal): Promise<boolean>;
 }
 
+export interface MapSourceOptions {
+  /**
+   * Queue the keys this long after the event instead of at once. A key already waiting is not queued
+   * twice, so a burst of events (pods created by the hundred) costs one reconcile per key per delay.
+   */
+  readonly delayMs?: number;
+}
+
 /** Watches `source` and queues `map(obj)` for every add, delete and (old and new) update. */
-export function mapSource<T>(source: Source<T>, map: MapFn<T>): WatchedSource {
+export function mapSource<T>(source: Source<T>, map: MapFn<T>, opts: MapSourceOptions = {}): WatchedSource {
   return {
     subscribe(enqueue) {
       const each = (obj: T) => {
-        for (const req of map(obj)) enqueue(req);
+        for (const req of map(obj)) enqueue(req, opts.delayMs);
       };
       return source.addEventHandler({
         onAdd: each,
@@ -210,7 +218,10 @@ export class Controller<T extends KubernetesObject> {
   async run(signal: AbortSignal): Promise<void> {
     if (this.#state !== 'new') throw new Error(`controller ${this.name} has already run`);
     this.#state = 'running';
-    const enqueue = (req: Request) => this.enqueue(req);
+    const enqueue = (req: Request, afterMs?: number) => {
+      if (afterMs !== undefined && afterMs > 0) this.#queue.addAfter(keyOf(req), afterMs);
+      else this.enqueue(req);
+    };
     const p = this.#opts.predicate;
     const unsubscribe = [
       this.#opts.for.addEventHandler({

@@ -107,6 +107,41 @@ describe('Informer', () => {
     assert.equal(lw.current.resourceVersion, '10');
   });
 
+  it('should cache and announce only what transform keeps, and count an object transformed away as deleted', async (t) => {
+    const lw = new FakeListerWatcher();
+    // Keeps objects with data.keep, without their other data.
+    const informer = new Informer<Obj>({
+      listerWatcher: lw,
+      clock: new FakeClock(),
+      transform: (o) => (o.data?.keep ? { ...o, data: { keep: o.data.keep } } : undefined),
+    });
+    t.after(() => informer.stop());
+    const rec = recorder();
+    informer.addEventHandler(rec.handler);
+    lw.lists.push({
+      items: [obj('a', '5', { keep: 'y', big: 'x'.repeat(100) }), obj('b', '6', { big: 'x' })],
+      resourceVersion: '10',
+    });
+    informer.start();
+    await informer.waitForSync();
+    await settle();
+    assert.deepEqual(informer.get('a', 'ns')?.data, { keep: 'y' });
+    assert.equal(informer.get('b', 'ns'), undefined);
+    lw.current.emit({ type: 'MODIFIED', object: obj('b', '11', { keep: 'y', big: 'x' }) });
+    lw.current.emit({ type: 'MODIFIED', object: obj('a', '12', { big: 'x' }) });
+    lw.current.emit({ type: 'ADDED', object: obj('c', '13') });
+    lw.current.emit({ type: 'DELETED', object: obj('c', '14') });
+    lw.current.emit({ type: 'DELETED', object: obj('b', '15', { keep: 'y', big: 'x' }) });
+    assert.deepEqual(rec.events, [
+      ['add', 'a@5'],
+      ['add', 'b@11'],
+      ['delete', 'a@5'],
+      ['delete', 'b@15'],
+    ]);
+    assert.equal(informer.list().length, 0);
+    assert.equal(informer.lastSyncResourceVersion(), '15');
+  });
+
   it('should apply watch events to the cache in order and give updates the old object', async (t) => {
     const { lw, informer, events } = setup();
     t.after(() => informer.stop());

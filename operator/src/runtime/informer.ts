@@ -170,6 +170,13 @@ export interface InformerOptions<T> {
   readonly logger?: Logger;
   /** Told about every failure before the informer backs off and retries. */
   readonly onError?: (err: unknown) => void;
+  /**
+   * Applied to every listed or watched object before it is cached and handed to handlers
+   * (controller-runtime's TransformFunc): return a smaller copy to save memory (keeping metadata.name,
+   * namespace and resourceVersion), or undefined to keep the object out of the cache. An object that
+   * was cached and is now transformed away counts as deleted.
+   */
+  readonly transform?: (obj: T) => T | undefined;
 }
 
 interface Meta {
@@ -197,6 +204,7 @@ export class Informer<T extends KubernetesObject> implements Source<T> {
   readonly #maxBackoffMs: number;
   readonly #minWatchDurationMs: number;
   readonly #onError: ((err: unknown) => void) | undefined;
+  readonly #transform: (obj: T) => T | undefined;
   /** namespace ('' if cluster-scoped) → name → object */
   #objects = new Map<string, Map<string, T>>();
   #handlers: InformerEventHandler<T>[] = [];
@@ -214,6 +222,7 @@ export class Informer<T extends KubernetesObject> implements Source<T> {
     this.#maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     this.#minWatchDurationMs = opts.minWatchDurationMs ?? 1_000;
     this.#onError = opts.onError;
+    this.#transform = opts.transform ?? ((obj) => obj);
   }
 
   /** Starts listing and watching in the background. Idempotent; an informer cannot restart after stop(). */
@@ -340,13 +349,14 @@ export class Informer<T extends KubernetesObject> implements Source<T> {
     const name = obj.metadata?.name;
     if (name === undefined) return;
     const namespace = obj.metadata?.namespace ?? '';
-    if (ev.type === 'DELETED') {
+    const kept = ev.type === 'DELETED' ? undefined : this.#transform(obj);
+    if (kept === undefined) {
       const old = this.#remove(namespace, name);
-      if (old !== undefined) this.#emitDelete(obj);
+      if (old !== undefined) this.#emitDelete(ev.type === 'DELETED' ? (this.#transform(obj) ?? old) : old);
     } else {
-      const old = this.#put(namespace, name, obj);
-      if (old === undefined) this.#emitAdd(obj);
-      else if (resourceVersionOf(old) !== rv || rv === undefined) this.#emitUpdate(old, obj);
+      const old = this.#put(namespace, name, kept);
+      if (old === undefined) this.#emitAdd(kept);
+      else if (resourceVersionOf(old) !== rv || rv === undefined) this.#emitUpdate(old, kept);
     }
     if (rv) this.#resourceVersion = rv;
   }
@@ -354,7 +364,9 @@ export class Informer<T extends KubernetesObject> implements Source<T> {
   /** Replaces the cache with a fresh list, emitting what differs from what handlers last saw. */
   #replace(items: readonly T[]): void {
     const fresh = new Map<string, Map<string, T>>();
-    for (const item of items) {
+    for (const raw of items) {
+      const item = this.#transform(raw);
+      if (item === undefined) continue;
       const meta = (item as Meta).metadata;
       if (meta?.name === undefined) continue;
       const ns = meta.namespace ?? '';

@@ -1,4 +1,4 @@
-import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import type { NamespaceLookup, NamespaceMeta } from './podmutation/config.ts';
 
 /**
@@ -37,5 +37,35 @@ export class KubeNamespaceLookup implements NamespaceLookup {
       if (err instanceof ApiException && err.code === 404) return undefined;
       throw err;
     }
+  }
+}
+
+/** What NamespaceLookup needs of an informer (runtime/informer.ts `Source<V1Namespace>`). */
+export interface NamespaceCache {
+  get(name: string): V1Namespace | undefined;
+  hasSynced(): boolean;
+}
+
+/**
+ * Namespaces from the operator's informer, so an admission costs no apiserver read; until the informer
+ * has synced, `fallback` answers (an unsynced cache would report every namespace as unknown).
+ */
+export class InformerNamespaceLookup implements NamespaceLookup {
+  readonly #cache: NamespaceCache;
+  readonly #fallback: NamespaceLookup;
+
+  constructor(cache: NamespaceCache, fallback: NamespaceLookup) {
+    this.#cache = cache;
+    this.#fallback = fallback;
+  }
+
+  get(name: string): Promise<NamespaceMeta | undefined> | NamespaceMeta | undefined {
+    if (!this.#cache.hasSynced()) return this.#fallback.get(name);
+    const ns = this.#cache.get(name);
+    if (ns === undefined) return undefined;
+    return {
+      ...(ns.metadata?.labels ? { labels: ns.metadata.labels } : {}),
+      ...(ns.metadata?.annotations ? { annotations: ns.metadata.annotations } : {}),
+    };
   }
 }

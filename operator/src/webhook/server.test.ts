@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { type AdmissionRequest, type AdmissionReview, applyResponse } from './admission.ts';
 import { ensureWebhookCertificate, MemorySecretStore, type WebhookCertificate } from './certs.ts';
 import { type AdmissionEvent, type EventRecorder, MemoryEventRecorder } from './events.ts';
-import { INJECTIONS_TOTAL } from './metrics.ts';
+import { ADMISSION_DURATION, INJECTIONS_TOTAL } from './metrics.ts';
 import { type ConfigSource, InMemoryConfigSource } from './podmutation/config.ts';
 import { deploymentPod, podRequest, settings, source } from './podmutation/testdata.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
@@ -157,6 +157,28 @@ describe('webhook HTTPS server', () => {
     assert.equal(await counter(registry, 'ignored', 'OptedOut'), 1);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(events.events.length, recorded);
+  });
+
+  test('times every answered admission, dry-runs included, by outcome', async () => {
+    const observed = async (outcome: string) => {
+      const m = await registry.getSingleMetric(ADMISSION_DURATION)?.get();
+      return (
+        m?.values.find(
+          (v) =>
+            (v as { metricName?: string }).metricName?.endsWith('_count') && v.labels.outcome === outcome,
+        )?.value ?? 0
+      );
+    };
+    const [injected, ignored] = [await observed('injected'), await observed('ignored')];
+    await admit(server, cert.caPem, podRequest(deploymentPod()));
+    await admit(server, cert.caPem, podRequest(deploymentPod(), { dryRun: true }));
+    await admit(
+      server,
+      cert.caPem,
+      podRequest(deploymentPod({ annotations: { 'llmobs.dev/inject': 'false' } })),
+    );
+    assert.equal(await observed('injected'), injected + 2);
+    assert.equal(await observed('ignored'), ignored + 1);
   });
 
   test('a body that is not an AdmissionReview gets 400', async () => {

@@ -88,8 +88,12 @@ export function webhookApp(o: Omit<WebhookServerOptions, 'tls' | 'port' | 'host'
   app.get(HEALTHZ_PATH, (_req, res) => {
     res.type('text/plain').send('ok');
   });
+  const started = (_req: Request, res: Response, next: NextFunction) => {
+    res.locals.startedAt = performance.now();
+    next();
+  };
   // Pods are at most ~1.5 MB in etcd; the review carries one object.
-  app.post(MUTATE_POD_PATH, express.json({ limit: '4mb' }), async (req: Request, res: Response) => {
+  app.post(MUTATE_POD_PATH, started, express.json({ limit: '4mb' }), async (req: Request, res: Response) => {
     let parsed: ReturnType<typeof parseAdmissionReview>;
     try {
       parsed = parseAdmissionReview(req.body);
@@ -99,6 +103,10 @@ export function webhookApp(o: Omit<WebhookServerOptions, 'tls' | 'port' | 'host'
     }
     const a = await admitPod(parsed.request, deps);
     res.json(review(a.response));
+    metrics.duration.observe(
+      { outcome: a.outcome },
+      (performance.now() - (res.locals.startedAt as number)) / 1000,
+    );
     log[a.outcome === 'ignored' ? 'debug' : 'info'](
       {
         uid: parsed.request.uid,

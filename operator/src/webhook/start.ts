@@ -9,6 +9,7 @@ import {
   type SecretStore,
   WebhookCertificateManager,
 } from './certs.ts';
+import { RateLimitedEventRecorder } from './event-limit.ts';
 import { type EventRecorder, KubeEventRecorder } from './events.ts';
 import { KubeNamespaceLookup } from './namespaces.ts';
 import type { ConfigSource, NamespaceLookup, WebhookSettings } from './podmutation/config.ts';
@@ -40,7 +41,7 @@ export interface InjectionWebhookOptions {
   readonly port?: number;
   readonly host?: string;
   readonly logger?: Logger;
-  /** Defaults: client-node backed. */
+  /** Defaults: client-node backed (Events rate-limited, see event-limit.ts). */
   readonly namespaces?: NamespaceLookup;
   readonly events?: EventRecorder;
   readonly secrets?: SecretStore;
@@ -88,7 +89,7 @@ export async function startInjectionWebhook(o: InjectionWebhookOptions): Promise
     configSource: o.configSource,
     namespaces: o.namespaces ?? new KubeNamespaceLookup(o.kc),
     settings: o.settings,
-    events: o.events ?? new KubeEventRecorder(o.kc),
+    events: o.events ?? new RateLimitedEventRecorder(new KubeEventRecorder(o.kc), o.registry),
     registry: o.registry,
     tls: first.certificate,
     port: o.port ?? 9443,
@@ -149,7 +150,7 @@ async function startFromCertDir(o: InjectionWebhookOptions, d: CertDirSettings):
     configSource: o.configSource,
     namespaces: o.namespaces ?? new KubeNamespaceLookup(o.kc),
     settings: o.settings,
-    events: o.events ?? new KubeEventRecorder(o.kc),
+    events: o.events ?? new RateLimitedEventRecorder(new KubeEventRecorder(o.kc), o.registry),
     registry: o.registry,
     tls: first,
     port: o.port ?? 9443,
