@@ -235,12 +235,12 @@ class Splice {
 }
 
 /**
- * Copies src[a, b) into out at `o`: short ranges in a loop, long ones with TypedArray#set, since
+ * Copies src[a, b) into out at `o`: a tag's byte or two in a loop, the rest with TypedArray#set, since
  * Buffer#copy costs ~100 ns a call before it copies anything (a splice makes several per span).
  */
 function copyRange(out: Uint8Array, o: number, src: Uint8Array, a: number, b: number): number {
   const n = b - a;
-  if (n <= 48) {
+  if (n <= 4) {
     for (let i = 0; i < n; i++) out[o + i] = src[a + i] as number;
   } else out.set(src.subarray(a, b), o);
   return o + n;
@@ -263,33 +263,89 @@ function writeVarint(out: Uint8Array, at: number, n: number): number {
   return o;
 }
 
-/**
- * UTF-8 of the keys and short string values processors append: the same few (cost keys, currency,
- * status, model names) on every span. Bounded; past the bound strings are encoded each time.
- */
-const utf8Cache = new Map<string, Uint8Array>();
-const UTF8_CACHE_MAX = 4096;
-const UTF8_CACHE_LONGEST = 96;
-
-function utf8Of(s: string): Uint8Array {
-  let bytes = utf8Cache.get(s);
-  if (bytes) return bytes;
-  bytes = Buffer.from(s, 'utf8');
-  if (s.length <= UTF8_CACHE_LONGEST && utf8Cache.size < UTF8_CACHE_MAX) utf8Cache.set(s, bytes);
-  return bytes;
-}
-
-function put(dst: Uint8Array, at: number, src: Uint8Array): number {
-  return copyRange(dst, at, src, 0, src.length);
-}
-
 const F64 = new Float64Array(1);
 const F64_BYTES = new Uint8Array(F64.buffer);
 /** protobuf's fixed64 is little-endian: the scratch's bytes are only usable as they are on such a CPU. */
 const LITTLE_ENDIAN = endianness() === 'LE';
+const KEY_TAG = (1 << 3) | 2;
+const VALUE_TAG = (2 << 3) | 2;
 const STRING_TAG = (1 << 3) | 2;
 const INT_TAG = 3 << 3;
 const DOUBLE_TAG = (4 << 3) | 1;
+
+/**
+ * Encodings of what processors append again and again — the same keys on every span, the same short
+ * string values (currency, status, model names) — cached whole, so appending one is a single
+ * TypedArray#set: copying byte by byte from buffers of several kinds costs V8 a polymorphic access
+ * per byte, several times the copy. Bounded; past the bound attributes are encoded each time.
+ */
+const MAX_CACHED = 4096;
+const LONGEST_CACHED_VALUE = 96;
+let cached = 0;
+/** key → its KeyValue.key field (tag, length, UTF-8). */
+const keyFields = new Map<string, Uint8Array>();
+/** key → a double attribute up to its 8 value bytes. */
+const doubleHeads = new Map<string, Uint8Array>();
+/** key → value → the whole string attribute. */
+const stringAttributes = new Map<string, Map<string, Uint8Array>>();
+
+function remember<K, V>(map: Map<K, V>, k: K, v: V): V {
+  if (cached < MAX_CACHED) {
+    map.set(k, v);
+    cached++;
+  }
+  return v;
+}
+
+function keyField(key: string): Uint8Array {
+  const hit = keyFields.get(key);
+  if (hit) return hit;
+  const utf8 = Buffer.from(key, 'utf8');
+  const out = new Uint8Array(1 + varintSize(utf8.length) + utf8.length);
+  out[0] = KEY_TAG;
+  out.set(utf8, writeVarint(out, 1, utf8.length));
+  return remember(keyFields, key, out);
+}
+
+function doubleHead(key: string): Uint8Array {
+  const hit = doubleHeads.get(key);
+  if (hit) return hit;
+  const k = keyField(key);
+  const keyValue = k.length + 2 + 9;
+  const out = new Uint8Array(1 + varintSize(keyValue) + k.length + 3);
+  out[0] = SPAN_ATTRIBUTES_TAG;
+  let o = writeVarint(out, 1, keyValue);
+  out.set(k, o);
+  o += k.length;
+  out[o++] = VALUE_TAG;
+  out[o++] = 9;
+  out[o] = DOUBLE_TAG;
+  return remember(doubleHeads, key, out);
+}
+
+/** A whole string attribute, encoded (and cached when its value is short). */
+function stringAttribute(key: string, value: string): Uint8Array {
+  let byValue = stringAttributes.get(key);
+  const hit = byValue?.get(value);
+  if (hit) return hit;
+  const k = keyField(key);
+  const v = Buffer.from(value, 'utf8');
+  const anyValue = 1 + varintSize(v.length) + v.length;
+  const keyValue = k.length + 1 + varintSize(anyValue) + anyValue;
+  const out = new Uint8Array(1 + varintSize(keyValue) + keyValue);
+  out[0] = SPAN_ATTRIBUTES_TAG;
+  let o = writeVarint(out, 1, keyValue);
+  out.set(k, o);
+  o += k.length;
+  out[o++] = VALUE_TAG;
+  o = writeVarint(out, o, anyValue);
+  out[o++] = STRING_TAG;
+  o = writeVarint(out, o, v.length);
+  out.set(v, o);
+  if (value.length > LONGEST_CACHED_VALUE) return out;
+  if (!byValue) byValue = remember(stringAttributes, key, new Map<string, Uint8Array>());
+  return remember(byValue, value, out);
+}
 
 /**
  * Encodes appended span attributes (each as a Span `attributes` field) into one growing buffer: the
@@ -306,62 +362,47 @@ class AttributeEncoder {
 
   spanAttribute(kv: KeyValue): void {
     const v = kv.value;
-    const key = utf8Of(kv.key);
-    // AnyValue's one field: its tag and payload size (0 with no value), or -1: protobufjs encodes it.
-    let valueTag = -1;
-    let payload = 0;
-    let str: Uint8Array | undefined;
-    let num = 0;
-    if (v == null) valueTag = 0;
-    else if (v instanceof DoubleValue) {
-      valueTag = DOUBLE_TAG;
-      payload = 8;
-      num = v.doubleValue;
-    } else if (v instanceof StringValue) {
-      str = utf8Of(v.stringValue);
-      valueTag = STRING_TAG;
-      payload = varintSize(str.length) + str.length;
-    } else if (v instanceof IntValue && v.intValue >= 0 && Number.isSafeInteger(v.intValue)) {
-      valueTag = INT_TAG;
-      payload = varintSize(v.intValue);
-      num = v.intValue;
-    }
-    if (valueTag === -1) {
+    if (v instanceof DoubleValue) {
+      const head = doubleHead(kv.key);
+      this.#reserve(head.length + 8);
+      const buf = this.#buf;
+      buf.set(head, this.length);
+      let o = this.length + head.length;
+      if (LITTLE_ENDIAN) {
+        F64[0] = v.doubleValue;
+        for (let i = 0; i < 8; i++) buf[o + i] = F64_BYTES[i] as number;
+        o += 8;
+      } else o = buf.writeDoubleLE(v.doubleValue, o);
+      this.length = o;
+    } else if (v instanceof StringValue) this.#put(stringAttribute(kv.key, v.stringValue));
+    else if (v instanceof IntValue && v.intValue >= 0 && Number.isSafeInteger(v.intValue)) {
+      const k = keyField(kv.key);
+      const anyValue = 1 + varintSize(v.intValue);
+      const keyValue = k.length + 1 + varintSize(anyValue) + anyValue;
+      this.#reserve(1 + varintSize(keyValue) + keyValue);
+      const buf = this.#buf;
+      buf[this.length] = SPAN_ATTRIBUTES_TAG;
+      let o = writeVarint(buf, this.length + 1, keyValue);
+      buf.set(k, o);
+      o += k.length;
+      buf[o++] = VALUE_TAG;
+      o = writeVarint(buf, o, anyValue);
+      buf[o++] = INT_TAG;
+      this.length = writeVarint(buf, o, v.intValue);
+    } else {
+      // Anything else (a value of another kind or shape, no value at all): as protobufjs encodes it.
       const encoded = otlpTypes.keyValue.encode(kv as never).finish();
       this.#reserve(11 + encoded.length);
       this.length = writeVarint(this.#buf, this.length, SPAN_ATTRIBUTES_TAG);
       this.length = writeVarint(this.#buf, this.length, encoded.length);
-      this.length = put(this.#buf, this.length, encoded);
-      return;
+      this.#put(encoded);
     }
-    // KeyValue: key (field 1) then, when there is a value, the AnyValue (field 2) around its one field.
-    const anyValue = 1 + payload;
-    const keyValue =
-      1 + varintSize(key.length) + key.length + (valueTag === 0 ? 0 : 1 + varintSize(anyValue) + anyValue);
-    this.#reserve(11 + keyValue);
-    const buf = this.#buf;
-    let o = this.length;
-    buf[o++] = SPAN_ATTRIBUTES_TAG;
-    o = writeVarint(buf, o, keyValue);
-    buf[o++] = STRING_TAG;
-    o = writeVarint(buf, o, key.length);
-    o = put(buf, o, key);
-    if (valueTag !== 0) {
-      buf[o++] = (2 << 3) | 2;
-      o = writeVarint(buf, o, anyValue);
-      buf[o++] = valueTag;
-      if (str) {
-        o = writeVarint(buf, o, str.length);
-        o = put(buf, o, str);
-      } else if (valueTag === DOUBLE_TAG && !LITTLE_ENDIAN) o = buf.writeDoubleLE(num, o);
-      else if (valueTag === DOUBLE_TAG) {
-        // Through a scratch Float64Array: Buffer#writeDoubleLE checks its arguments at ~40 ns a call.
-        F64[0] = num;
-        for (let i = 0; i < 8; i++) buf[o + i] = F64_BYTES[i] as number;
-        o += 8;
-      } else o = writeVarint(buf, o, num);
-    }
-    this.length = o;
+  }
+
+  #put(bytes: Uint8Array): void {
+    this.#reserve(bytes.length);
+    this.#buf.set(bytes, this.length);
+    this.length += bytes.length;
   }
 
   #reserve(n: number): void {
