@@ -41,6 +41,13 @@ const TOKEN_TYPES = [
   ['image_input', 'image_input'],
 ] as const;
 
+/** Token types in TOKEN_TYPES order, each once: the slot of llmobs.tokens for that type is 6 + its index. */
+const TOKEN_TYPE_SLOTS = [...new Set(TOKEN_TYPES.map(([, type]) => type))];
+const TOKEN_SLOT_AT = TOKEN_TYPES.map(([, type]) => 6 + TOKEN_TYPE_SLOTS.indexOf(type));
+const SLOTS = 6 + TOKEN_TYPE_SLOTS.length + 2;
+const CACHE_SLOT = SLOTS - 2;
+const USD_COST_SLOT = SLOTS - 1;
+
 /** Groups remembered between sweeps; past this, the cache starts over (a storm of new groups). */
 const MAX_GROUPS = 10_000;
 
@@ -57,6 +64,8 @@ class Group {
   readonly #err: KeyValue[];
   readonly stage: Stage;
   readonly #series = new Map<Instrument, Map<string, Series>>();
+  /** The series every span of the group records into, by fixed slot: an array read instead of two Map lookups. */
+  readonly #slots: (Series | undefined)[] = new Array(SLOTS).fill(undefined);
 
   constructor(agg: Aggregator, rk: string, base: KeyValue[], errorType: string | undefined, stage: Stage) {
     this.#agg = agg;
@@ -65,6 +74,15 @@ class Group {
     this.#baseKey = seriesKey(base);
     this.#err = errorType ? [{ key: 'error.type', value: str(errorType) }] : [];
     this.stage = stage;
+  }
+
+  /** `series(inst, variant)` for one of the fixed combinations, kept in slot `slot`. */
+  slot(slot: number, inst: Instrument, variant: string, now: number): Series {
+    const hit = this.#slots[slot];
+    if (hit) return hit;
+    const s = this.series(inst, variant, now);
+    this.#slots[slot] = s;
+    return s;
   }
 
   series(inst: Instrument, variant: string, now: number): Series {
@@ -197,29 +215,30 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
     const end = int64ToNumber(span.endTimeUnixNano);
     const seconds = Math.max(0, end - start) / 1e9;
     const agg = this.#agg;
-    agg.observe(CALLS, g.series(CALLS, 'red', now), 1, now);
-    agg.observe(DURATION, g.series(DURATION, 'red', now), seconds, now);
+    agg.observe(CALLS, g.slot(0, CALLS, 'red', now), 1, now);
+    agg.observe(DURATION, g.slot(1, DURATION, 'red', now), seconds, now);
     if (g.stage !== 'llm' && g.stage !== 'embedding') return;
-    agg.observe(OPERATION_DURATION, g.series(OPERATION_DURATION, 'err', now), seconds, now);
+    agg.observe(OPERATION_DURATION, g.slot(2, OPERATION_DURATION, 'err', now), seconds, now);
     const ttfc = factNumber(facts, 'timeToFirstChunk');
     if (ttfc !== undefined)
-      agg.observe(TIME_TO_FIRST_CHUNK, g.series(TIME_TO_FIRST_CHUNK, '', now), ttfc, now);
+      agg.observe(TIME_TO_FIRST_CHUNK, g.slot(3, TIME_TO_FIRST_CHUNK, '', now), ttfc, now);
 
     // The buckets llm_cost priced, when it ran first (with its configured rules).
     const usage = usageOf(facts);
     if (usage) {
       if (facts.input !== undefined || usage.inputTotal > 0)
-        agg.observe(TOKEN_USAGE, g.series(TOKEN_USAGE, 'input', now), usage.inputTotal, now);
+        agg.observe(TOKEN_USAGE, g.slot(4, TOKEN_USAGE, 'input', now), usage.inputTotal, now);
       if (facts.output !== undefined || usage.outputTotal > 0)
-        agg.observe(TOKEN_USAGE, g.series(TOKEN_USAGE, 'output', now), usage.outputTotal, now);
-      for (const [bucket, type] of TOKEN_TYPES) {
+        agg.observe(TOKEN_USAGE, g.slot(5, TOKEN_USAGE, 'output', now), usage.outputTotal, now);
+      for (let i = 0; i < TOKEN_TYPES.length; i++) {
+        const [bucket, type] = TOKEN_TYPES[i] as (typeof TOKEN_TYPES)[number];
         const n = usage.buckets[bucket];
-        if (n > 0) agg.observe(TOKENS, g.series(TOKENS, type, now), n, now);
+        if (n > 0) agg.observe(TOKENS, g.slot(TOKEN_SLOT_AT[i] as number, TOKENS, type, now), n, now);
       }
       if (usage.inputTotal > 0)
         agg.observe(
           CACHE_HIT_RATIO,
-          g.series(CACHE_HIT_RATIO, '', now),
+          g.slot(CACHE_SLOT, CACHE_HIT_RATIO, '', now),
           usage.buckets.cache_read,
           now,
           usage.inputTotal,
@@ -228,7 +247,9 @@ export class GenAiMetricsProcessor implements Processor<'traces'> {
     const cost = factNumber(facts, 'costAmount');
     if (cost !== undefined) {
       const currency = factString(facts, 'costCurrency') ?? 'USD';
-      agg.observe(COST, g.series(COST, currency, now), cost, now);
+      const series =
+        currency === 'USD' ? g.slot(USD_COST_SLOT, COST, currency, now) : g.series(COST, currency, now);
+      agg.observe(COST, series, cost, now);
     }
   }
 
