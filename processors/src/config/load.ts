@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as yaml from 'js-yaml';
 import type { Registry } from '../service/registry.ts';
-import { expandTree } from './expand.ts';
+import { ConfigTooLargeError, expandTree } from './expand.ts';
 import { orderWarnings } from './order.ts';
 import { type ServiceConfig, validateConfig } from './validate.ts';
 
@@ -24,7 +24,13 @@ export function loadConfigText(
     return { errors: [`config: invalid YAML: ${(err as Error).message.split('\n')[0]}`], warnings: [] };
   }
   const unset = new Set<string>();
-  const expanded = expandTree(parsed, env, unset);
+  let expanded: unknown;
+  try {
+    expanded = expandTree(parsed, env, unset);
+  } catch (err) {
+    if (!(err instanceof ConfigTooLargeError)) throw err;
+    return { errors: [`config: ${err.message}`], warnings: [] };
+  }
   const warnings = [...unset].map((v) => `environment variable ${v} is not set; using an empty value`);
   const { config, errors } = validateConfig(expanded, registry);
   if (config) warnings.push(...orderWarnings(config.pipelines));

@@ -1,5 +1,6 @@
 import type protobuf from 'protobufjs';
 import { BadRequestError } from './errors.ts';
+import { checkIdLengths } from './id-lengths.ts';
 import { fromOtlpJson, toOtlpJson } from './json.ts';
 import type { RequestBySignal } from './model.ts';
 import { otlpTypes, type Signal } from './schema.ts';
@@ -40,7 +41,9 @@ export function decodeRequest<S extends Signal>(
   if (encoding === 'json')
     return fromOtlpJson(type, Buffer.from(body).toString('utf8')) as unknown as RequestBySignal[S];
   try {
-    return type.decode(body) as unknown as RequestBySignal[S];
+    const req = type.decode(body) as unknown as RequestBySignal[S];
+    checkIdLengths(signal, req);
+    return req;
   } catch (err) {
     // Includes RangeError from a hostile nesting depth: the sender gets a 400, the process stays up.
     throw new BadRequestError(`invalid OTLP protobuf: ${(err as Error).message}`);

@@ -1,14 +1,22 @@
 import type { Component } from '../../component/component.ts';
 import type { FieldError, ReceiverFactory } from '../../component/factory.ts';
-import { parseHostPort, SIZE, sizeField } from '../../config/schema-helpers.ts';
+import { DURATION, durationField, parseHostPort, SIZE, sizeField } from '../../config/schema-helpers.ts';
 import type { Signal } from '../../otlp/schema.ts';
 import { OtlpGrpcServer } from './grpc.ts';
-import { OtlpHttpServer } from './http.ts';
+import { HTTP_TIMEOUT_DEFAULTS, type HttpTimeouts, OtlpHttpServer } from './http.ts';
 
 export interface OtlpReceiverConfig {
   readonly grpc?: { host: string; port: number; maxRecvMsgSizeBytes: number };
-  readonly http?: { host: string; port: number; maxRequestBodyBytes: number; paths: Record<Signal, string> };
+  readonly http?: {
+    host: string;
+    port: number;
+    maxRequestBodyBytes: number;
+    paths: Record<Signal, string>;
+    timeouts: HttpTimeouts;
+  };
 }
+
+const ms = (n: number) => `${n / 1000}s`;
 
 /**
  * The `otlp` receiver, configured exactly like the Collector's: `protocols.grpc` / `protocols.http`,
@@ -43,6 +51,9 @@ export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
               traces_url_path: { type: 'string', pattern: '^/', default: '/v1/traces' },
               metrics_url_path: { type: 'string', pattern: '^/', default: '/v1/metrics' },
               logs_url_path: { type: 'string', pattern: '^/', default: '/v1/logs' },
+              read_header_timeout: { ...DURATION, default: ms(HTTP_TIMEOUT_DEFAULTS.readHeaderMs) },
+              read_timeout: { ...DURATION, default: ms(HTTP_TIMEOUT_DEFAULTS.readMs) },
+              idle_timeout: { ...DURATION, default: ms(HTTP_TIMEOUT_DEFAULTS.idleMs) },
             },
           },
         },
@@ -75,7 +86,28 @@ export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
           metrics: String(h.metrics_url_path ?? '/v1/metrics'),
           logs: String(h.logs_url_path ?? '/v1/logs'),
         },
+        timeouts: {
+          readHeaderMs: durationField(
+            'protocols.http.read_header_timeout',
+            String(h.read_header_timeout ?? ms(HTTP_TIMEOUT_DEFAULTS.readHeaderMs)),
+            errors,
+          ),
+          readMs: durationField(
+            'protocols.http.read_timeout',
+            String(h.read_timeout ?? ms(HTTP_TIMEOUT_DEFAULTS.readMs)),
+            errors,
+          ),
+          idleMs: durationField(
+            'protocols.http.idle_timeout',
+            String(h.idle_timeout ?? ms(HTTP_TIMEOUT_DEFAULTS.idleMs)),
+            errors,
+          ),
+        },
       };
+      const { readHeaderMs, readMs } = cfg.http.timeouts;
+      // Node refuses a header timeout longer than the whole-request one; it could never fire anyway.
+      if (readMs > 0 && readHeaderMs > readMs)
+        errors.push({ path: 'protocols.http.read_header_timeout', message: 'must not exceed read_timeout' });
     }
     if (!cfg.grpc && !cfg.http)
       errors.push({ path: 'protocols', message: 'must enable at least one of grpc, http' });
@@ -93,6 +125,7 @@ export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
             port: cfg.http.port,
             maxRequestBodyBytes: cfg.http.maxRequestBodyBytes,
             paths: cfg.http.paths,
+            timeouts: cfg.http.timeouts,
           },
           { ...ctx, transport: 'http' },
           consumers,

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Agent, createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { pino } from 'pino';
+import { eventually } from '../../../../test/harness/eventually.ts';
 import { freePort } from '../../../../test/harness/ports.ts';
 import type { Consumer } from '../../component/component.ts';
 import { BackpressureError, PermanentError } from '../../component/errors.ts';
@@ -475,6 +476,86 @@ service:
       0,
       'push-back is not a rejected request',
     );
+    // The exporter sends from its own loop (after a batch flush delay): on a busy machine that can come
+    // after the answers above, so wait for it, then check nothing more arrived.
+    await eventually(
+      'the accepted request at the backend',
+      async () => (held.length > 0 ? true : undefined),
+      10_000,
+    );
     assert.equal(held.length, 1, 'the backend got exactly the one accepted request');
+  });
+});
+
+describe('OTLP/HTTP receiver against slow senders', () => {
+  const srv = new OtlpHttpServer(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      maxRequestBodyBytes: LIMIT,
+      paths: { traces: '/v1/traces', metrics: '/v1/metrics', logs: '/v1/logs' },
+      timeouts: { readHeaderMs: 400, readMs: 800, idleMs: 5_000 },
+    },
+    {
+      receiverId: 'otlp',
+      transport: 'http',
+      telemetry: new SelfTelemetry({ processMetrics: false }),
+      logger: silent,
+    },
+    { traces: { consume: async () => {} } },
+  );
+  let port = 0;
+  before(async () => {
+    await srv.start();
+    port = srv.address?.port ?? 0;
+  });
+  after(() => srv.shutdown(Date.now() + 1000), { timeout: 10_000 });
+
+  /**
+   * Sends `head` then `trickle` one byte per 50 ms on a raw socket, until the server answers or closes;
+   * resolves with what the server wrote and how many trickled bytes went out.
+   */
+  function trickle(head: string, trickle: string): Promise<{ answer: string; sent: number }> {
+    return new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let answer = '';
+      let sent = 0;
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => {
+        answer += d;
+      });
+      socket.on('error', () => {});
+      const timer = setInterval(() => {
+        if (sent >= trickle.length) return;
+        socket.write(trickle[sent++] ?? '');
+      }, 50);
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve({ answer, sent });
+      });
+      socket.on('connect', () => socket.write(head));
+    });
+  }
+
+  test('cuts a sender whose headers trickle in past read_header_timeout with 408, serving others meanwhile', {
+    timeout: 10_000,
+  }, async () => {
+    const headers = `x-slow: ${'a'.repeat(200)}\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`;
+    const slow = trickle('POST /v1/traces HTTP/1.1\r\nhost: x\r\n', headers);
+    const fast = await post(`http://127.0.0.1:${port}/v1/traces`, '{}', { 'content-type': JSON_TYPE });
+    assert.equal(fast.status, 200, 'another sender is served while the slow one trickles');
+    const { answer, sent } = await slow;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.ok(sent < headers.length, `cut before the headers were complete (${sent}/${headers.length})`);
+  });
+
+  test('cuts a body trickled past read_timeout with 408', { timeout: 10_000 }, async () => {
+    const body = JSON.stringify({ resourceSpans: [] }).padEnd(300, ' ');
+    const { answer, sent } = await trickle(
+      `POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+      body,
+    );
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.ok(sent < body.length, `cut before the body was complete (${sent}/${body.length})`);
   });
 });

@@ -27,7 +27,26 @@ export interface OtlpHttpServerOptions {
   /** Limit on the body as sent and, separately, once decompressed: a gzip bomb stops here. */
   readonly maxRequestBodyBytes: number;
   readonly paths: Readonly<Record<Signal, string>>;
+  /** Timeouts in ms, 0 for none; defaults in HTTP_TIMEOUT_DEFAULTS. */
+  readonly timeouts?: Partial<HttpTimeouts>;
 }
+
+/** How long a sender may take, as the Collector's confighttp names them (`read_header_timeout`, …). */
+export interface HttpTimeouts {
+  /** From the first byte of a request to the end of its headers (a slowloris sender is cut here). */
+  readonly readHeaderMs: number;
+  /** From the first byte of a request to the end of its body (a trickled body is cut here). */
+  readonly readMs: number;
+  /** How long a kept-alive connection may wait for its next request. */
+  readonly idleMs: number;
+}
+
+/**
+ * The Collector's read_header_timeout (1m) and idle_timeout (1m). Its read_timeout is 0 (none), which
+ * lets a sender trickling one byte at a time hold a connection forever; this uses Node's own default
+ * of 5 minutes instead, long enough for a 20 MiB body on a slow link.
+ */
+export const HTTP_TIMEOUT_DEFAULTS: HttpTimeouts = { readHeaderMs: 60_000, readMs: 300_000, idleMs: 60_000 };
 
 class HttpError extends Error {
   readonly status: number;
@@ -179,12 +198,25 @@ export class OtlpHttpServer {
     app.use((_req, res) => {
       res.status(404).type('text/plain').send('404 page not found');
     });
-    const server = createServer(app);
+    const t = { ...HTTP_TIMEOUT_DEFAULTS, ...this.#o.timeouts };
+    // As in Go's net/http under the Collector: no header timeout of its own means the read timeout.
+    const headersTimeout = t.readHeaderMs > 0 ? t.readHeaderMs : t.readMs;
+    const server = createServer(
+      {
+        headersTimeout,
+        requestTimeout: t.readMs,
+        // Node checks both timeouts only this often (30 s by default), so a short timeout needs a short check.
+        connectionsCheckingInterval: Math.min(
+          Math.max(Math.min(...[headersTimeout, t.readMs].filter((ms) => ms > 0), 30_000) / 4, 50),
+          30_000,
+        ),
+      },
+      app,
+    );
     // Node closes idle keep-alive sockets after 5 s; senders (SDKs, the Collector) keep theirs longer and
-    // lose a request when they reuse one the server is closing at that moment. Idle for a minute, like
-    // Go's net/http under the Collector; headersTimeout must exceed it.
-    server.keepAliveTimeout = 60_000;
-    server.headersTimeout = 65_000;
+    // lose a request when they reuse one the server is closing at that moment. Idle for a minute by default,
+    // like Go's net/http under the Collector.
+    server.keepAliveTimeout = t.idleMs;
     this.#server = server;
     await listen(server, this.#o.host, this.#o.port, 'otlp receiver');
   }
