@@ -1,14 +1,20 @@
 // In-process latency of the llmobs processor's redaction on one span with a large prompt: the walk
 // `llm_redaction` runs on every request (OtlpRedaction.traces, as RedactionProcessor.redact() calls it),
-// with the redaction comparison's rules, timed alone (no decode, encode or HTTP) on a fresh request each
-// iteration. Realistic text with planted PII at 64, 128 and 256 KiB, and ReDoS-style inputs at the same
-// sizes; prints JSON (RedactionLatency) on stdout. The benchmark runs it pinned to the target's CPU.
+// with the redaction comparison's rules, timed alone (no decode, encode or HTTP) on a fresh request
+// holding a fresh copy of the text each iteration (as a decoder hands over a new string per request).
+// Each case starts after a full collection, so no case pays for garbage an earlier one left. Realistic
+// text with planted PII at 64, 128 and 256 KiB, and ReDoS-style inputs at the same sizes; prints JSON
+// (RedactionLatency) on stdout. The benchmark runs it pinned to the target's CPU.
 //   node bench/redaction-latency.ts [--iterations 200] [--warmup 30]
+
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { TracesRequest } from '../processors/src/otlp/model.ts';
 import { parseRedactionConfig } from '../processors/src/processors/redaction/config.ts';
 import { Tally } from '../processors/src/processors/redaction/redactor.ts';
 import { PLANTED_VALUES, piiText } from './payload.ts';
+import { cpuSeconds, cpusAllowed, cpuTimes } from './proc-stats.ts';
 import { percentile } from './stats.ts';
 import { OURS_REDACTION } from './targets.ts';
 
@@ -24,8 +30,19 @@ export interface LatencyCase {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /**
+   * The process's CPU time (user + system, every thread; all pinned to one CPU) per iteration: what
+   * the walk cost that core, without the time other processes held it. p50 and p99, ms.
+   */
+  readonly cpuP50Ms: number;
+  readonly cpuP99Ms: number;
   /** Redactions counted on the last iteration. */
   readonly redactions: number;
+  /**
+   * Share of the pinned CPU's time that other processes used while this case ran (0–1): on a shared
+   * machine, what inflates wall-clock times here. Absent when the process is not pinned to one CPU.
+   */
+  readonly otherCpuShare?: number;
 }
 
 export interface RedactionLatency {
@@ -91,6 +108,38 @@ function request(key: string, value: string): TracesRequest {
   };
 }
 
+/** A full, synchronous garbage collection (V8's `gc()`, exposed for this process only). */
+function fullGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  const gc: unknown = runInNewContext('gc');
+  if (typeof gc !== 'function') throw new Error('gc() could not be exposed');
+  return () => gc();
+}
+
+/** A new flat string decoded from `bytes`, as the protobuf decoder makes one from a request body. */
+function freshCopy(bytes: Buffer): string {
+  return bytes.toString('utf8');
+}
+
+/** The one CPU this process is pinned to, or undefined. */
+function pinnedCpu(): number | undefined {
+  const list = cpusAllowed('self');
+  return /^\d+$/.test(list) ? Number(list) : undefined;
+}
+
+/** Starts measuring how much of `cpu` other processes use; the returned function gives the share so far. */
+function otherLoad(cpu: number | undefined): () => number | undefined {
+  if (cpu === undefined) return () => undefined;
+  const t0 = cpuTimes()[cpu];
+  const own0 = cpuSeconds(process.pid);
+  return () => {
+    const t1 = cpuTimes()[cpu];
+    if (!t0 || !t1 || t1.total <= t0.total) return undefined;
+    const others = t1.busy - t0.busy - (cpuSeconds(process.pid) - own0);
+    return Math.min(1, Math.max(0, others / (t1.total - t0.total)));
+  };
+}
+
 function main(): void {
   const { values } = parseArgs({
     options: { iterations: { type: 'string', default: '200' }, warmup: { type: 'string', default: '30' } },
@@ -99,39 +148,55 @@ function main(): void {
   const warmup = Number(values.warmup);
   const cfg = parseRedactionConfig(OURS_REDACTION);
   if (Array.isArray(cfg)) throw new Error(`redaction config refused: ${JSON.stringify(cfg)}`);
+  const gc = fullGc();
+  const cpu = pinnedCpu();
   const cases: LatencyCase[] = [];
   let plantedLeft = 0;
   // Warm every input at every size before timing any (JIT, heap sizing), so the first case timed
   // is not the one that pays for it.
   const texts = new Map<string, string>();
+  // The UTF-8 bytes of each input, encoded once: each iteration decodes its own string from them.
+  const bytesOf = new Map<string, Buffer>();
   const sizesOf = (name: string) => (name === 'realistic' ? [...SIZES_KIB, EXTRA_KIB] : [...SIZES_KIB]);
   for (const input of INPUTS)
     for (const kib of sizesOf(input.name)) {
       const text = input.build(kib * 1024);
       texts.set(`${input.name}/${kib}`, text);
+      const bytes = Buffer.from(text, 'utf8');
+      bytesOf.set(`${input.name}/${kib}`, bytes);
       const key = input.name === 'realistic' ? 'gen_ai.input.messages' : 'input.value';
-      for (let i = 0; i < warmup; i++) cfg.walker.traces(request(key, text), new Tally());
+      for (let i = 0; i < warmup; i++) cfg.walker.traces(request(key, freshCopy(bytes)), new Tally());
     }
   for (const input of INPUTS) {
     for (const kib of sizesOf(input.name)) {
       const text = texts.get(`${input.name}/${kib}`) ?? input.build(kib * 1024);
+      const bytes = bytesOf.get(`${input.name}/${kib}`) ?? Buffer.from(text, 'utf8');
       const key = input.name === 'realistic' ? 'gen_ai.input.messages' : 'input.value';
       const times: number[] = [];
+      const cpuTimesMs: number[] = [];
       let last: TracesRequest | undefined;
       let tally = new Tally();
+      gc();
+      const others = otherLoad(cpu);
       for (let i = 0; i < warmup + iterations; i++) {
-        const req = request(key, text);
+        const req = request(key, freshCopy(bytes));
         tally = new Tally();
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         cfg.walker.traces(req, tally);
         const dt = performance.now() - t0;
-        if (i >= warmup) times.push(dt);
+        const dc = process.cpuUsage(c0);
+        if (i >= warmup) {
+          times.push(dt);
+          cpuTimesMs.push((dc.user + dc.system) / 1000);
+        }
         last = req;
       }
       if (input.name === 'realistic' && last) {
         const out = last.resourceSpans[0]?.scopeSpans[0]?.spans[0]?.attributes[1]?.value?.stringValue ?? '';
         for (const p of PLANTED_VALUES) if (out.includes(p)) plantedLeft++;
       }
+      const otherCpuShare = others();
       let redactions = 0;
       for (const n of tally.redactions.values()) redactions += n;
       cases.push({
@@ -142,10 +207,13 @@ function main(): void {
         p50Ms: percentile(times, 50),
         p99Ms: percentile(times, 99),
         maxMs: Math.max(...times),
+        cpuP50Ms: percentile(cpuTimesMs, 50),
+        cpuP99Ms: percentile(cpuTimesMs, 99),
         redactions,
+        ...(otherCpuShare === undefined ? {} : { otherCpuShare }),
       });
       process.stderr.write(
-        `redaction-latency: ${input.name} ${kib} KiB p50 ${percentile(times, 50).toFixed(2)} ms p99 ${percentile(times, 99).toFixed(2)} ms\n`,
+        `redaction-latency: ${input.name} ${kib} KiB p50 ${percentile(times, 50).toFixed(2)} ms p99 ${percentile(times, 99).toFixed(2)} ms (on-CPU p50 ${percentile(cpuTimesMs, 50).toFixed(2)} ms)${otherCpuShare === undefined ? '' : `, other processes ${(100 * otherCpuShare).toFixed(0)} % of CPU ${cpu}`}\n`,
       );
     }
   }

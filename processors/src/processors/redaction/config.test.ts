@@ -149,6 +149,17 @@ describe('llm_redaction config', () => {
     has2('allowed_value_patterns.1: not valid RE2 syntax');
   });
 
+  test('workers: inline by default, a count and a timeout when set; bad values are refused', () => {
+    assert.equal(compile().workers, 0);
+    const cfg = compile({ workers: 3, worker_timeout: '250ms' });
+    assert.deepEqual([cfg.workers, cfg.workerTimeoutMs], [3, 250]);
+    assert.match(load('    workers: -1').errors.join('\n'), /llm_redaction\.workers: must be >= 0/);
+    assert.match(
+      load('    worker_timeout: soon').errors.join('\n'),
+      /worker_timeout: invalid duration "soon"/,
+    );
+  });
+
   test('a ReDoS-shaped custom pattern runs in linear time on its worst input and still redacts', () => {
     // (a+)+$ and (\w+\s?)*x take exponential time in a backtracking engine on these inputs.
     const cfg = compile({

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { RE2JS } from 're2js';
 import type { FieldError } from '../../component/factory.ts';
-import { sizeField } from '../../config/schema-helpers.ts';
+import { DURATION, durationField, sizeField } from '../../config/schema-helpers.ts';
 import { type CustomPatternSpec, CustomPatterns, unsupportedConstruct } from './custom.ts';
 import { BUILTIN_DETECTORS, type Detector } from './detectors.ts';
 import {
@@ -32,6 +32,12 @@ export interface RedactionConfig {
   readonly walker: OtlpRedaction;
   /** The key id written into pseudonyms, when hashing is configured. */
   readonly keyId: string | undefined;
+  /** Worker threads that redact requests off the pipeline's thread; 0: inline. */
+  readonly workers: number;
+  /** A request a worker has not answered in this long is refused and the worker replaced. */
+  readonly workerTimeoutMs: number;
+  /** The block this was compiled from: each worker compiles its own copy from it. */
+  readonly block: Readonly<Record<string, unknown>>;
 }
 
 export const DEFAULTS = {
@@ -40,6 +46,8 @@ export const DEFAULTS = {
   contextWindow: 30,
   maxScanBytes: 1024 * 1024,
   summary: false,
+  workers: 0,
+  workerTimeoutMs: 5000,
 };
 
 const ACTIONS = ['mask', 'hash', 'drop'] as const;
@@ -84,6 +92,8 @@ export const CONFIG_SCHEMA = {
     context_window: { type: 'integer', minimum: 0, maximum: 256 },
     max_scan_bytes: { type: ['string', 'integer'] },
     summary: { type: 'boolean' },
+    workers: { type: 'integer', minimum: 0, maximum: 64 },
+    worker_timeout: DURATION,
   },
 } as const;
 
@@ -223,6 +233,13 @@ export function parseRedactionConfig(
   if (block.max_scan_bytes !== undefined && maxScanBytes < 1)
     errors.push({ path: 'max_scan_bytes', message: 'must be at least 1 byte' });
 
+  const workerTimeoutMs =
+    block.worker_timeout === undefined
+      ? DEFAULTS.workerTimeoutMs
+      : durationField('worker_timeout', block.worker_timeout as string, errors);
+  if (block.worker_timeout !== undefined && workerTimeoutMs <= 0)
+    errors.push({ path: 'worker_timeout', message: 'must be longer than 0' });
+
   if (errors.length > 0 || Array.isArray(custom)) return errors;
 
   const detectors: Detector[] = [
@@ -255,5 +272,13 @@ export function parseRedactionConfig(
     metricKeys: new Set([...DEFAULT_METRIC_KEYS, ...strings(block.metric_keys), ...LOCATION_KEYS]),
     summary: (block.summary as boolean | undefined) ?? DEFAULTS.summary,
   });
-  return { entities, redactor, walker, keyId: hmac?.keyId };
+  return {
+    entities,
+    redactor,
+    walker,
+    keyId: hmac?.keyId,
+    workers: (block.workers as number | undefined) ?? DEFAULTS.workers,
+    workerTimeoutMs,
+    block: structuredClone(block),
+  };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { type Candidate, creditCardDetector, phoneDetector } from './detectors.ts';
 import { compile, redact } from './testkit.ts';
 
 /** Redacts with only the given entities selected. */
@@ -269,5 +270,25 @@ describe('linear time on adversarial input', () => {
   test('still finds an entity at the end of a long adversarial run', () => {
     assert.ok(r(`${'a'.repeat(big)} alice@example.com`).endsWith(' <EMAIL>'));
     assert.ok(r(`${'1 '.repeat(big / 2)}x 4111 1111 1111 1111`).endsWith('x <CREDIT_CARD>'));
+  });
+  test('finds a card and a phone number wherever they sit in a digit run many pieces long', () => {
+    // The run is read in pieces of a few hundred groups; an entity across a piece's end must be
+    // found whole, exactly where it is.
+    for (const before of [0, 1, 200, 237, 238, 250, 255, 256, 257, 274, 275, 276, 511, 512, 530, 700]) {
+      const head = '7 '.repeat(before);
+      for (const [detector, entity] of [
+        [creditCardDetector, '4111 1111 1111 1111'],
+        [phoneDetector, '415 555 2671'],
+      ] as const) {
+        const text = `x ${head}${entity} ${'7 '.repeat(300)}x`;
+        const out: Candidate[] = [];
+        detector.find(text, out);
+        const start = 2 + head.length;
+        assert.ok(
+          out.some((c) => c.start === start && c.end === start + entity.length),
+          `${detector.entity} after ${before} groups`,
+        );
+      }
+    }
   });
 });

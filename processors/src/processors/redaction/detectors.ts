@@ -1,3 +1,4 @@
+import { digitRunPieces, PieceDigits, type RunPiece } from './digit-runs.ts';
 import type { BuiltinEntity } from './entities.ts';
 import {
   allSameDigit,
@@ -126,8 +127,23 @@ export const emailDetector: Detector = {
       while (s > 0 && at_ - s < 64 && EMAIL_LOCAL(text.charCodeAt(s - 1))) s--;
       while (s < at_ && text.charCodeAt(s) === 46) s++;
       let e = at_ + 1;
-      while (e < text.length && e - at_ - 1 < 253 && EMAIL_DOMAIN(text.charCodeAt(e))) e++;
+      let lastDot = -1;
+      while (e < text.length && e - at_ - 1 < 253 && EMAIL_DOMAIN(text.charCodeAt(e))) {
+        if (text.charCodeAt(e) === 46) lastDot = e;
+        e++;
+      }
       while (e > at_ + 1 && (text.charCodeAt(e - 1) === 46 || text.charCodeAt(e - 1) === 45)) e--;
+      // Trailing dots were cut off: the last dot inside the domain is before them (bounded by it).
+      if (lastDot >= e - 1) {
+        lastDot = -1;
+        for (let k = e - 2; k > at_ && lastDot === -1; k--) if (text.charCodeAt(k) === 46) lastDot = k;
+      }
+      // Cheap rejections first (no local part, no dot inside the domain): an adversarial text with
+      // an @ every other character then costs no allocation per @.
+      if (s === at_ || lastDot === -1) {
+        at_ = text.indexOf('@', at_ + 1);
+        continue;
+      }
       const domain = text.slice(at_ + 1, e);
       const labels = domain.split('.');
       const tld = labels[labels.length - 1] ?? '';
@@ -149,107 +165,6 @@ export const emailDetector: Detector = {
   },
 };
 
-// ---- digit runs (shared by phone, card) ------------------------------------------------------------
-
-interface DigitRun {
-  readonly start: number;
-  readonly end: number;
-  /** Offsets and lengths of the digit groups, in order. */
-  readonly groups: readonly { readonly start: number; readonly end: number }[];
-  /** The separators between groups, as written (one or two characters each). */
-  readonly seps: readonly string[];
-}
-
-/**
- * Finds runs of digit groups joined by single separators from `seps`. A run starts where the
- * previous character is not a word character, `.` or `-` (so decimals, versions and ids are not
- * entered in the middle) and each character is visited a bounded number of times.
- */
-function* digitRuns(text: string, seps: string, allowParens: boolean): Generator<DigitRun> {
-  const re = /\d/g;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    let i = m.index;
-    const prev = at(text, i - 1);
-    let start = i;
-    // An opening parenthesis belongs to the number ("(415) 555-2671") unless it follows a word ("f(415").
-    if (allowParens && prev === 40 /* ( */ && !isWord(at(text, i - 2))) start = i - 1;
-    const before = at(text, start - 1);
-    if (isWord(before) || before === 46 || before === 45) {
-      // Mid-token: skip to the end of this alphanumeric stretch.
-      while (i < text.length && (isWord(text.charCodeAt(i)) || text.charCodeAt(i) === 46)) i++;
-      re.lastIndex = i;
-      continue;
-    }
-    const groups: { start: number; end: number }[] = [];
-    const sepList: string[] = [];
-    // A `)` only continues a run that opened a `(`, so "27)2021-06-17" does not join a timestamp.
-    let open = start < i;
-    for (;;) {
-      const gs = i;
-      while (i < text.length && isDigit(text.charCodeAt(i))) i++;
-      groups.push({ start: gs, end: i });
-      // One separator (optionally with a closing/opening parenthesis around it) then a digit continues the run.
-      let j = i;
-      let sep = '';
-      let opens = false;
-      if (allowParens && open && at(text, j) === 41 /* ) */) sep += text[j++];
-      if (j < text.length && seps.includes(text[j] ?? '\u0000')) sep += text[j++];
-      if (allowParens && at(text, j) === 40 /* ( */) {
-        sep += text[j++];
-        opens = true;
-      }
-      if (sep.length > 0 && isDigit(at(text, j))) {
-        sepList.push(sep);
-        if (sep.includes(')')) open = false;
-        if (opens) open = true;
-        i = j;
-        continue;
-      }
-      break;
-    }
-    const after = at(text, i);
-    re.lastIndex = i;
-    // A last group glued to letters or continued as a decimal is not part of an entity: drop it,
-    // keep the groups before it ("415 555 2671 2026-09-23T13" still holds a phone number).
-    if (isWord(after) || ((after === 46 || after === 45) && isDigit(at(text, i + 1)))) {
-      groups.pop();
-      sepList.pop();
-      while (i < text.length && (isWord(text.charCodeAt(i)) || text.charCodeAt(i) === 46)) i++;
-      re.lastIndex = i;
-      if (groups.length === 0) continue;
-    }
-    const lastGroup = groups[groups.length - 1];
-    const end = lastGroup ? lastGroup.end : i;
-    yield { start, end, groups, seps: sepList };
-  }
-}
-
-function digitsOf(text: string, run: DigitRun): string {
-  let d = '';
-  for (const grp of run.groups) d += text.slice(grp.start, grp.end);
-  return d;
-}
-
-/**
- * Luhn over any window [a, b) of a digit string in O(1) after O(n) set-up: prefix sums with the
- * even positions doubled and with the odd ones doubled; which applies depends on the window's end.
- */
-function luhnPrefixSums(digits: string): (a: number, b: number) => boolean {
-  const evenDoubled = new Int32Array(digits.length + 1);
-  const oddDoubled = new Int32Array(digits.length + 1);
-  for (let k = 0; k < digits.length; k++) {
-    const d = digits.charCodeAt(k) - 48;
-    const dd = d * 2 > 9 ? d * 2 - 9 : d * 2;
-    evenDoubled[k + 1] = (evenDoubled[k] ?? 0) + (k % 2 === 0 ? dd : d);
-    oddDoubled[k + 1] = (oddDoubled[k] ?? 0) + (k % 2 === 1 ? dd : d);
-  }
-  // Luhn doubles every second digit counting from the right: those with (b - 1 - i) odd.
-  return (a, b) => {
-    const sums = (b - 1) % 2 === 0 ? oddDoubled : evenDoubled;
-    return ((sums[b] ?? 0) - (sums[a] ?? 0)) % 10 === 0;
-  };
-}
-
 // ---- credit cards ----------------------------------------------------------------------------------------
 
 /**
@@ -268,32 +183,26 @@ export const creditCardDetector: Detector = {
     lowerBy: 0.3,
   },
   find(text, out) {
-    for (const run of digitRuns(text, ' -', false)) {
-      const n = run.groups.length;
-      // Digits of the run and each group's offset in them, so a window is one slice.
-      const all = digitsOf(text, run);
-      const off: number[] = [0];
-      for (const grp of run.groups) off.push((off[off.length - 1] ?? 0) + grp.end - grp.start);
-      const luhn = luhnPrefixSums(all);
+    const digits = new PieceDigits();
+    for (const piece of digitRunPieces(text, ' -', false, 13)) {
+      const n = piece.starts.length;
+      if (digits.load(text, piece, true) < 13) continue;
+      const off = digits.off;
       // Every group-aligned window of 13–19 digits that passes Luhn is a candidate, from every
       // group: the scanner keeps the longest one that is not held out (a timestamp glued after a
       // card) and merges the rest. At most 19 windows per group, each checked in O(1): linear.
       let last = 0;
-      for (let g = 0; g < n; g++) {
+      for (let g = 0; g < piece.own; g++) {
         if (last < g) last = g;
         while (last < n && (off[last + 1] ?? 0) - (off[g] ?? 0) <= 19) last++;
         for (let e = last; e > g; e--) {
-          const a = off[g] ?? 0;
-          const b = off[e] ?? 0;
-          if (b - a < 13) break;
-          if (!luhn(a, b)) continue;
-          const d = all.slice(a, b);
-          const first = run.groups[g];
-          const lastGrp = run.groups[e - 1];
-          if (!first || !lastGrp || allSameDigit(d)) continue;
+          if ((off[e] ?? 0) - (off[g] ?? 0) < 13) break;
+          if (!digits.luhn(g, e)) continue;
+          const d = digits.digits(g, e);
+          if (allSameDigit(d)) continue;
           out.push({
-            start: first.start,
-            end: lastGrp.end,
+            start: piece.starts[g] ?? 0,
+            end: piece.ends[e - 1] ?? 0,
             entity: 'credit_card',
             score: cardSchemeKnown(d) ? 0.9 : 0.4,
             normalized: d,
@@ -335,20 +244,20 @@ export const phoneDetector: Detector = {
     lowerBy: 0.3,
   },
   find(text, out) {
-    for (const run of digitRuns(text, ' -.\u00a0', true)) {
+    const digits = new PieceDigits();
+    for (const piece of digitRunPieces(text, ' -.\u00a0', true, 7)) {
       // Group-aligned windows of at most 15 digits, longest first, so a number inside a longer
       // run of digit groups ("order 123 415-555-2671") is still found. Bounded work per group.
-      const all = digitsOf(text, run);
-      const off: number[] = [0];
-      for (const grp of run.groups) off.push((off[off.length - 1] ?? 0) + grp.end - grp.start);
-      const n = run.groups.length;
+      if (digits.load(text, piece, false) < 7) continue;
+      const off = digits.off;
+      const n = piece.starts.length;
       let last = 0;
-      for (let g = 0; g < n; g++) {
+      for (let g = 0; g < piece.own; g++) {
         if (last < g) last = g;
         while (last < n && (off[last + 1] ?? 0) - (off[g] ?? 0) <= 15) last++;
         // As for cards, every window from every group is a candidate; the scanner merges them.
         for (let e = last; e > g && (off[e] ?? 0) - (off[g] ?? 0) >= 7; e--) {
-          const c = phoneWindow(text, run, all, off, g, e);
+          const c = phoneWindow(text, piece, digits, g, e);
           if (c) out.push(c);
         }
       }
@@ -359,17 +268,16 @@ export const phoneDetector: Detector = {
 /** Classifies groups [g, e) of a digit run as a phone number, or not (cheap checks first). */
 function phoneWindow(
   text: string,
-  run: DigitRun,
-  all: string,
-  off: readonly number[],
+  piece: RunPiece,
+  pd: PieceDigits,
   g: number,
   e: number,
 ): Candidate | undefined {
-  const a = off[g] ?? 0;
-  const n = (off[e] ?? 0) - a;
+  const n = (pd.off[e] ?? 0) - (pd.off[g] ?? 0);
   const groups = e - g;
-  const plus = g === 0 && at(text, run.start - 1) === 43 && !isWord(at(text, run.start - 2));
-  const d0 = all.charCodeAt(a);
+  const runFirst = g === 0 && piece.runFirst;
+  const plus = runFirst && at(text, piece.runStart - 1) === 43 && !isWord(at(text, piece.runStart - 2));
+  const d0 = text.charCodeAt(piece.starts[g] ?? 0);
   // Cheap rejections before any string is built (most windows of an adversarial run end here).
   if (n < 7) return undefined;
   if (
@@ -378,7 +286,8 @@ function phoneWindow(
     !((n === 10 || (n === 11 && d0 === 49)) && (groups === 1 || groups === 3 || groups === 4))
   )
     return undefined;
-  const digits = all.slice(a, a + n);
+  const digits = pd.digits(g, e);
+  const groupLen = (k: number) => (piece.ends[k] ?? 0) - (piece.starts[k] ?? 0);
   let score = 0;
   if (plus) {
     if (n < 8) return undefined;
@@ -388,30 +297,25 @@ function phoneWindow(
       if (n >= 10 && countryCodeValid(digits.slice(2))) score = groups > 1 ? 0.6 : 0.35;
     } else if (n >= 9 && n <= 11) {
       // National trunk-prefixed numbers; dots only in the French pair format.
-      const dots = run.seps.slice(g, e - 1).some((sep) => sep.includes('.'));
-      const frenchPairs =
-        groups === 5 && digits.length === 10 && run.groups.slice(g, e).every((x) => x.end - x.start === 2);
-      if (!dots || frenchPairs) score = groups > 1 ? 0.55 : 0.3;
+      let dots = false;
+      for (let k = g; k < e - 1; k++) if (piece.dotAfter[k]) dots = true;
+      let pairs = groups === 5 && digits.length === 10;
+      for (let k = g; pairs && k < e; k++) if (groupLen(k) !== 2) pairs = false;
+      if (!dots || pairs) score = groups > 1 ? 0.55 : 0.3;
     }
   } else if (
     (n === 10 || (n === 11 && digits[0] === '1')) &&
     (groups === 1 || groups === 3 || groups === 4)
   ) {
-    const shape = run.groups
-      .slice(g, e)
-      .map((x) => x.end - x.start)
-      .join('-');
+    const shape = Array.from({ length: groups }, (_, k) => groupLen(g + k)).join('-');
     const nanpShape = shape === '3-3-4' || shape === '1-3-3-4' || groups === 1;
     if (nanpShape && nanpValid(n === 11 ? digits.slice(1) : digits)) score = groups > 1 ? 0.65 : 0.35;
   }
   if (score === 0) return undefined;
-  const first = run.groups[g];
-  const lastGrp = run.groups[e - 1];
-  if (!first || !lastGrp) return undefined;
-  let start = g === 0 ? run.start : first.start;
-  if (g > 0 && at(text, start - 1) === 40) start--; // (
+  let start = runFirst ? piece.runStart : (piece.starts[g] ?? 0);
+  if (!runFirst && at(text, start - 1) === 40) start--; // (
   if (plus) start--;
-  let end = lastGrp.end;
+  let end = piece.ends[e - 1] ?? 0;
   const span = text.slice(start, end);
   if (at(text, end) === 41 && span.includes('(') && !span.includes(')')) end++;
   return { start, end, entity: 'phone_number', score, normalized: (plus ? '+' : '') + digits };

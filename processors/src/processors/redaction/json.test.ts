@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { fuzzOptions } from '../../otlp/fuzz-options.ts';
+import { isJson } from './json.ts';
 import { compile, redact } from './testkit.ts';
 
 const cfg = compile({ custom_patterns: [{ name: 'employee_id', regex: 'EMP-\\d{6}' }] });
@@ -131,5 +134,102 @@ describe('JSON-aware redaction', () => {
     assert.equal(redact(cfg, 'x@example.com', 'gen_ai.prompt.0.role'), 'x@example.com');
     assert.equal(redact(cfg, 'x@example.com', 'llm.output_messages.0.message.role'), 'x@example.com');
     assert.equal(redact(cfg, 'stop', 'gen_ai.completion.0.finish_reason'), 'stop');
+  });
+
+  test('keeps the escapes of a literal as written around a token (no re-encoding of the rest)', () => {
+    const text = '{"content":"caf\\u00e9 \\/ mail x@example.com\\n\\"bye\\" \\ud83d\\ude00 y@example.org"}';
+    assert.equal(
+      redact(cfg, text),
+      '{"content":"caf\\u00e9 \\/ mail <EMAIL>\\n\\"bye\\" \\ud83d\\ude00 <EMAIL>"}',
+    );
+    assert.equal(JSON.parse(redact(cfg, text)).content, 'café / mail <EMAIL>\n"bye" 😀 <EMAIL>');
+  });
+
+  test('an entity right after escapes is cut at the same characters as in the decoded text', () => {
+    const value = `${'\\"\n\u2028'.repeat(50)}a@example.com\t\u0001b@example.com`;
+    const out = JSON.parse(redact(cfg, JSON.stringify({ m: value })));
+    assert.equal(out.m, `${'\\"\n\u2028'.repeat(50)}<EMAIL>\t\u0001<EMAIL>`);
+  });
+
+  test('tells JSON from near-JSON exactly as JSON.parse does', () => {
+    const near = [
+      '[1,]',
+      '{"a":1,}',
+      '{"a" 1}',
+      '{"a":1 "b":2}',
+      '[01]',
+      '[1.]',
+      '[.5]',
+      '[1e]',
+      '[-]',
+      '["a\nb"]',
+      '["\\x"]',
+      '["\\u12g4"]',
+      '["abc]',
+      '["abc\\"]',
+      '[tru]',
+      '[truex]',
+      '{"a":[}',
+      '[1]]',
+      '[1] x',
+      '{1:2}',
+      '[',
+      '{',
+    ];
+    for (const t of near) assert.equal(isJson(t), false, t);
+    const valid = ['[]', '{}', ' [ 1 , -0.5e+3 , "\\u00e9\\\\" , true , null , false ] ', '{"a":{"b":[{}]}}'];
+    for (const t of valid) assert.equal(isJson(t), true, t);
+  });
+
+  test('agrees with JSON.parse on generated JSON and on every one-character corruption of it', () => {
+    const accepts = (t: string) => {
+      try {
+        JSON.parse(t);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const chars = [
+      '"',
+      '\\',
+      ',',
+      ':',
+      '[',
+      ']',
+      '{',
+      '}',
+      ' ',
+      '\n',
+      '0',
+      '-',
+      '.',
+      'e',
+      'u',
+      'a',
+      '\u0001',
+    ];
+    fc.assert(
+      fc.property(
+        fc.jsonValue({ maxDepth: 4 }),
+        fc.boolean(),
+        fc.nat(),
+        fc.constantFrom(...chars),
+        fc.constantFrom('insert', 'replace', 'delete'),
+        (v, pretty, at, ch, edit) => {
+          const t = JSON.stringify(v, null, pretty ? 2 : undefined);
+          const k = at % (t.length + 1);
+          const bad =
+            edit === 'insert'
+              ? t.slice(0, k) + ch + t.slice(k)
+              : edit === 'replace'
+                ? t.slice(0, k) + ch + t.slice(k + 1)
+                : t.slice(0, k) + t.slice(k + 1);
+          assert.equal(isJson(t), true, t);
+          assert.equal(isJson(bad), accepts(bad), bad);
+        },
+      ),
+      fuzzOptions(3000),
+    );
   });
 });

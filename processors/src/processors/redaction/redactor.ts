@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { type Action, type FailClosedReason, failClosedToken, hashToken, maskToken } from './entities.ts';
+import { backslashes, isJson, jsonEscaped, rawOffsets, stringLiteralEnd } from './json.ts';
 import { type GlobList, isStructuralKey } from './keys.ts';
 import type { Finding, Scanner } from './scanner.ts';
 
@@ -51,6 +52,17 @@ export interface TextResult {
   readonly changed: boolean;
   /** An entity whose action is `drop` was found: the attribute holding this value should go. */
   readonly drop: boolean;
+  /**
+   * When `text` is the value with these regions (ascending, in the value's offsets) replaced by
+   * these tokens: lets the JSON walk splice the tokens into the literal instead of re-encoding it.
+   */
+  readonly replacements?: readonly Replacement[];
+}
+
+export interface Replacement {
+  readonly start: number;
+  readonly end: number;
+  readonly token: string;
 }
 
 export interface RedactorOptions {
@@ -194,13 +206,16 @@ export class Redactor {
     let out = '';
     let last = 0;
     let drop = false;
+    const replacements: Replacement[] = [];
     for (const f of findings) {
-      out += text.slice(last, f.start) + this.#token(f.entity, f.normalized);
+      const token = this.#token(f.entity, f.normalized);
+      out += text.slice(last, f.start) + token;
+      replacements.push({ start: f.start, end: f.end, token });
       last = f.end;
       tally.add(f.entity);
       if (f.entities.some((e) => this.#action(e) === 'drop')) drop = true;
     }
-    return { text: out + text.slice(last), changed: true, drop };
+    return { text: out + text.slice(last), changed: true, drop, replacements };
   }
 
   /**
@@ -216,11 +231,7 @@ export class Redactor {
     while (first < text.length && isJsonSpace(text.charCodeAt(first))) first++;
     const open = text[first];
     if (open !== '{' && open !== '[') return undefined;
-    try {
-      JSON.parse(text);
-    } catch {
-      return undefined;
-    }
+    if (!isJson(text)) return undefined;
     interface Frame {
       readonly obj: boolean;
       expectKey: boolean;
@@ -230,6 +241,7 @@ export class Redactor {
       renamed?: Map<string, number>;
     }
     const stack: Frame[] = [];
+    const escapes = backslashes(text);
     let out = '';
     let last = 0;
     let changed = false;
@@ -265,16 +277,11 @@ export class Redactor {
         if (top) top.expectKey = false;
         i++;
       } else if (c === 34 /* " */) {
-        let j = i + 1;
-        while (j < n) {
-          const d = text.charCodeAt(j);
-          if (d === 92) j += 2;
-          else if (d === 34) break;
-          else j++;
-        }
-        j++;
-        const raw = text.slice(i, j);
-        const str = JSON.parse(raw) as string;
+        const j = stringLiteralEnd(text, i);
+        if (j < 0) throw new Error('unterminated string in validated JSON');
+        // A literal without escapes is its own value: a slice, not a copy of a long prompt.
+        const escaped = escapes.within(i + 1, j - 1);
+        const str = escaped ? (JSON.parse(text.slice(i, j)) as string) : text.slice(i + 1, j - 1);
         const top = stack[stack.length - 1];
         if (top?.obj && top.expectKey) {
           top.key = str;
@@ -293,7 +300,14 @@ export class Redactor {
         } else {
           const site = valueSite();
           const r = this.#leaf(str, site.key, site.info, tally, depth);
-          if (r.changed) replace(i, j, JSON.stringify(r.text));
+          if (r.changed && r.replacements) {
+            // Tokens go into the literal as written: the rest of it is kept byte for byte.
+            const reps = r.replacements;
+            const bounds = reps.flatMap((x) => [x.start, x.end]);
+            const at = escaped ? rawOffsets(text, i + 1, bounds) : bounds.map((b) => i + 1 + b);
+            for (let k = 0; k < reps.length; k++)
+              replace(at[2 * k] ?? i + 1, at[2 * k + 1] ?? j - 1, jsonEscaped(reps[k]?.token ?? ''));
+          } else if (r.changed) replace(i, j, JSON.stringify(r.text));
           if (r.drop) drop = true;
         }
         i = j;

@@ -37,9 +37,29 @@ const IDENTIFIERS = [
   /(?<![0-9A-Za-z])1[3-9]\d{8}(?:\d{3}){0,3}(?![0-9A-Za-z])/g, // Unix time in s, ms, µs, ns (2011–2033)
 ];
 
+/**
+ * Every identifier shape above contains at least 10 consecutive characters of `[0-9A-Fa-f-]` (a UUID,
+ * a hex id, the date of a timestamp, a Unix time), so a window without such a run holds none: most
+ * candidates in prose ("card 4111 1111 1111 1111") are cleared by this one pass, without the regexes.
+ */
+const MIN_IDENTIFIER_RUN = 10;
+
+function mayHoldIdentifier(text: string, from: number, to: number): boolean {
+  let run = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    const idChar = (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c === 45;
+    run = idChar ? run + 1 : 0;
+    if (run >= MIN_IDENTIFIER_RUN) return true;
+  }
+  return false;
+}
+
 function overlapsIdentifier(text: string, c: Candidate): boolean {
   const from = Math.max(0, c.start - 72);
-  const window = text.slice(from, Math.min(text.length, c.end + 72));
+  const to = Math.min(text.length, c.end + 72);
+  if (!mayHoldIdentifier(text, from, to)) return false;
+  const window = text.slice(from, to);
   for (const re of IDENTIFIERS) {
     re.lastIndex = 0;
     for (const m of window.matchAll(re)) {
@@ -102,12 +122,15 @@ export class Scanner {
     // A second pass over the output then sees exactly the same windows (idempotence).
     let tail = '';
     let tailEnd = 0;
+    // Tokens starting before the current position; positions only grow (candidates are sorted),
+    // so this moves forward once over all tokens instead of searching back from the last one.
+    let before = 0;
     const advance = (to: number) => {
       if (to <= tailEnd) return;
+      while (before < tokens.length && (tokens[before]?.[0] ?? 0) < to) before++;
       let collected = '';
       let pos = to;
-      let t = tokens.length - 1;
-      while (t >= 0 && (tokens[t]?.[0] ?? 0) >= to) t--;
+      let t = before - 1;
       while (pos > tailEnd && collected.length < W) {
         const tok = tokens[t];
         if (tok && tok[1] >= pos && tok[0] < pos) {
@@ -115,8 +138,10 @@ export class Scanner {
           pos = Math.max(tok[0], tailEnd);
           t--;
         } else {
-          collected = text[pos - 1] + collected;
-          pos--;
+          // Plain text back to the previous token, the part already read, or as much as is needed.
+          const from = Math.max(tailEnd, tok ? tok[1] : 0, pos - (W - collected.length));
+          collected = text.slice(from, pos) + collected;
+          pos = from;
         }
       }
       tail = collected.length >= W ? collected : (tail + collected).slice(-W);
