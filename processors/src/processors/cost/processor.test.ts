@@ -219,6 +219,34 @@ describe('llm_cost', () => {
     assert.equal(attr(root, 'llmobs.trace.cost.currency'), 'USD');
   });
 
+  it('rolls interleaved traces of one request up to their own roots', () => {
+    const p = new CostProcessor(settings('llm_cost'), config(), sink());
+    const A = 'a'.repeat(32);
+    const B = 'b'.repeat(32);
+    const child = (traceId: string, tokens: number): SpanSpec => ({
+      ...call({ 'gen_ai.request.model': 'acme-chat', 'gen_ai.usage.input_tokens': tokens }),
+      traceId,
+      parentSpanId: '1'.repeat(16),
+    });
+    // A, A, B, A, B: runs of one trace, then the other, then back.
+    const req = traces([
+      child(A, 1_000),
+      child(A, 1_000),
+      child(B, 5_000),
+      child(A, 1_000),
+      child(B, 5_000),
+      { name: 'root A', traceId: A },
+      { name: 'root B', traceId: B },
+    ]);
+    p.apply(req);
+    const [rootA, rootB] = firstSpans(req).slice(5);
+    assert.ok(rootA && rootB);
+    assert.equal(attr(rootA, 'llmobs.trace.llm_calls'), 3);
+    assert.equal(attr(rootA, 'llmobs.trace.usage.input_tokens'), 3_000);
+    assert.equal(attr(rootB, 'llmobs.trace.llm_calls'), 2);
+    assert.equal(attr(rootB, 'llmobs.trace.usage.input_tokens'), 10_000);
+  });
+
   it('uses the price in force when the span started', () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmobs-cost-'));
     const file = join(dir, 'prices.yaml');

@@ -23,6 +23,33 @@ const isRoot = (s: Span): boolean => !s.parentSpanId || s.parentSpanId.length ==
 /** A trace id as a 16-character key (one character per byte: cheaper than hex, and only a Map key). */
 const traceKey = (s: Span): string =>
   s.traceId ? String.fromCharCode.apply(null, s.traceId as unknown as number[]) : '';
+
+/**
+ * `traceKey` for spans in request order: the spans of a trace usually come together, so the key of
+ * the previous span's trace is reused when the id's bytes are the same.
+ */
+class TraceKeys {
+  #id: Uint8Array | undefined;
+  #key = '';
+
+  of(span: Span): string {
+    const id = span.traceId;
+    const last = this.#id;
+    if (id && last && id.length === last.length) {
+      let same = true;
+      for (let i = 0; i < id.length; i++) {
+        if (id[i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#key;
+    }
+    this.#id = id ?? undefined;
+    this.#key = traceKey(span);
+    return this.#key;
+  }
+}
 const SOURCE_LOCAL: AnyValue = stringValue('local');
 const BUCKET_KEYS = Object.fromEntries(BUCKETS.map((b) => [b, `${COST.bucketPrefix}${b}`])) as Record<
   (typeof BUCKETS)[number],
@@ -57,6 +84,7 @@ export class CostProcessor implements Processor<'traces'> {
   apply(data: TracesRequest, now = Date.now()): void {
     const statuses = new Map<CostStatus, number>();
     const roots: Span[] = [];
+    const keys = new TraceKeys();
     for (const rs of data.resourceSpans) {
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
@@ -71,7 +99,7 @@ export class CostProcessor implements Processor<'traces'> {
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
           if (status === 'unknown_model') this.#countUnknown(e);
           if (this.#rollup) {
-            const t = this.#rollup.totalsFor(traceKey(span), now);
+            const t = this.#rollup.totalsFor(keys.of(span), now);
             t.calls++;
             if (e.cost) t.cost += e.cost.amount;
             else t.unpricedCalls++;
