@@ -120,6 +120,27 @@ function internalize(s: string): string {
   return s;
 }
 
+/**
+ * Limits the reader to the `l` bytes of a length-delimited message (none at the top level, `l`
+ * undefined); returns the limit to restore, as the generated decoders do.
+ */
+function limit(r: Reader, l: number | undefined): number | undefined {
+  if (l === undefined) return undefined;
+  const end = r.pos + l;
+  if (end > r.len) throw RangeError('index out of range');
+  const outer = r.len;
+  r.len = end;
+  return outer;
+}
+
+function unlimit(r: Reader, outer: number | undefined, z: number | undefined): void {
+  if (outer !== undefined) {
+    if (r.pos !== r.len) throw RangeError('index out of range');
+    r.len = outer;
+  }
+  if (z !== undefined) throw Error('missing end group');
+}
+
 function keepUnknown(r: Reader, m: MessageObject, start: number): void {
   if (r.discardUnknown) return;
   protobuf.util.makeProp(m, '$unknowns', false);
@@ -146,14 +167,8 @@ export function installFastDecoders(keyValue: protobuf.Type): void {
   const decodeAnyValue: Decode = (input, l, z, q = 0, g, intern = false) => {
     const r = (input instanceof Reader ? input : Reader.create(input)) as Reader;
     if (q > recursionLimit()) throw Error('max depth exceeded');
-    let end = r.len;
-    let outer: number | undefined;
-    if (l !== undefined) {
-      end = r.pos + l;
-      if (end > r.len) throw RangeError('index out of range');
-      outer = r.len;
-      r.len = end;
-    }
+    const outer = limit(r, l);
+    const end = r.len;
     // Merging into an existing value goes through the oneof setter, which clears the other fields;
     // so does a second member of the oneof in one message (a hostile or odd sender): the last wins.
     let setter = g != null;
@@ -167,78 +182,63 @@ export function installFastDecoders(keyValue: protobuf.Type): void {
         break;
       }
       const wire = t & 7;
-      let name: string;
+      let name: string | undefined;
       switch (t >>> 3) {
         case 1:
           if (wire !== 2) break;
           m.stringValue = intern ? readKey(r) : r.string();
           name = 'stringValue';
-          if (setter || (member !== undefined && member !== name)) m.value = name;
-          member = name;
-          continue;
+          break;
         case 2:
           if (wire !== 0) break;
           m.boolValue = r.bool();
           name = 'boolValue';
-          if (setter || (member !== undefined && member !== name)) m.value = name;
-          member = name;
-          continue;
+          break;
         case 3:
           if (wire !== 0) break;
           m.intValue = r.int64();
           name = 'intValue';
-          if (setter || (member !== undefined && member !== name)) m.value = name;
-          member = name;
-          continue;
+          break;
         case 4:
           if (wire !== 1) break;
           m.doubleValue = r.double();
           name = 'doubleValue';
-          if (setter || (member !== undefined && member !== name)) m.value = name;
-          member = name;
-          continue;
+          break;
         case 5:
           if (wire !== 2) break;
           m.arrayValue = decodeArray(r, r.size(), undefined, q + 1, m.arrayValue as object | undefined);
-          m.value = 'arrayValue';
+          name = 'arrayValue';
           setter = true;
-          continue;
+          break;
         case 6:
           if (wire !== 2) break;
           m.kvlistValue = decodeKvlist(r, r.size(), undefined, q + 1, m.kvlistValue as object | undefined);
-          m.value = 'kvlistValue';
+          name = 'kvlistValue';
           setter = true;
-          continue;
+          break;
         case 7:
           if (wire !== 2) break;
           m.bytesValue = r.bytes();
           name = 'bytesValue';
-          if (setter || (member !== undefined && member !== name)) m.value = name;
-          member = name;
-          continue;
+          break;
+      }
+      if (name !== undefined) {
+        if (setter || (member !== undefined && member !== name)) m.value = name;
+        member = name;
+        continue;
       }
       r.skipType(wire, q, t >>> 3);
       keepUnknown(r, m, start);
     }
-    if (outer !== undefined) {
-      if (r.pos !== end) throw RangeError('index out of range');
-      r.len = outer;
-    }
-    if (z !== undefined) throw Error('missing end group');
+    unlimit(r, outer, z);
     return m;
   };
 
   const decodeKeyValue: Decode = (input, l, z, q = 0, g) => {
     const r = (input instanceof Reader ? input : Reader.create(input)) as Reader;
     if (q > recursionLimit()) throw Error('max depth exceeded');
-    let end = r.len;
-    let outer: number | undefined;
-    if (l !== undefined) {
-      end = r.pos + l;
-      if (end > r.len) throw RangeError('index out of range');
-      outer = r.len;
-      r.len = end;
-    }
+    const outer = limit(r, l);
+    const end = r.len;
     const m = (g as MessageObject | undefined) ?? new KeyValueCtor();
     let key: string | undefined;
     while (r.pos < end) {
@@ -264,11 +264,7 @@ export function installFastDecoders(keyValue: protobuf.Type): void {
       r.skipType(wire, q, t >>> 3);
       keepUnknown(r, m, start);
     }
-    if (outer !== undefined) {
-      if (r.pos !== end) throw RangeError('index out of range');
-      r.len = outer;
-    }
-    if (z !== undefined) throw Error('missing end group');
+    unlimit(r, outer, z);
     return m;
   };
 
