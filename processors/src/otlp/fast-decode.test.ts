@@ -6,6 +6,7 @@ import protobuf from 'protobufjs';
 // Registers the GenAI keys whose string values are interned, so the properties below cover that path.
 import '../genai/dialects.ts';
 import { recordLlmSpans, sdkProtobuf } from '../testing/sdk-spans.ts';
+import { internedBuffers } from './fast-decode.ts';
 import type { AnyValue, KeyValue } from './model.ts';
 import { otlpTypes } from './schema.ts';
 
@@ -161,6 +162,15 @@ describe('hand-written KeyValue/AnyValue decoders', () => {
     const bytes = Buffer.concat([field(0x0a, Buffer.from('top')), field(0x12, value)]);
     assert.throws(() => otlpTypes.keyValue.decode(bytes), /depth/);
     assert.throws(() => refKeyValue.decode(bytes), /depth/);
+  });
+
+  it('keep no view into a received body for the keys they intern (it would keep the body alive)', () => {
+    const body = Buffer.concat([
+      Buffer.alloc(1000),
+      encodeKv({ key: 'a.key.seen.once', value: { stringValue: 'gpt' } }),
+    ]);
+    otlpTypes.keyValue.decode(body.subarray(1000));
+    assert.ok(!internedBuffers().includes(body.buffer));
   });
 
   it('stay installed after requests were decoded (protobufjs sets its decoders up lazily)', async () => {

@@ -75,7 +75,8 @@ function readKey(r: Reader): string {
       r.pos = lengthAt;
       const key = r.string();
       if (internedCount < MAX_INTERNED) {
-        internedBytes[slot] = buf.slice(start, end);
+        // A copy: a view would keep the whole received body alive for as long as the key is interned.
+        internedBytes[slot] = new Uint8Array(buf.subarray(start, end));
         internedStrings[slot] = internalize(key);
         internedCount++;
       }
@@ -98,6 +99,11 @@ function readKey(r: Reader): string {
   }
   r.pos = lengthAt;
   return r.string();
+}
+
+/** For tests: the memory behind every interned string's bytes. */
+export function internedBuffers(): ArrayBufferLike[] {
+  return internedBytes.flatMap((b) => (b ? [b.buffer] : []));
 }
 
 /** Keys whose (short) string values are interned like keys: see `internValuesOf`. */
