@@ -46,6 +46,13 @@ const EVENT_OVERHEAD = 650;
 const LINK_OVERHEAD = 450;
 const ELEMENT_OVERHEAD = 60;
 const SCALAR = 16;
+/**
+ * What the sampler itself adds for a held trace: its entry (fields, the Map slot, the 16-character
+ * key, the copied trace id, its place in the decision queues), measured the same way.
+ */
+export const TRACE_OVERHEAD = 480;
+/** A run of spans of one trace from one scope of one request: an object and its array. */
+export const CHUNK_OVERHEAD = 100;
 
 function valueSize(v: AnyValue | null | undefined): number {
   if (!v) return 0;

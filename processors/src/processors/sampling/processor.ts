@@ -11,8 +11,19 @@ import type {
   TracesRequest,
 } from '../../otlp/model.ts';
 import type { DropReason } from '../../telemetry/self-telemetry.ts';
-import { DecisionCache, decision, kept, reasonOf, sameId, spanSize, traceKey } from './buffer.ts';
+import {
+  CHUNK_OVERHEAD,
+  DecisionCache,
+  decision,
+  kept,
+  reasonOf,
+  sameId,
+  spanSize,
+  TRACE_OVERHEAD,
+  traceKey,
+} from './buffer.ts';
 import type { SamplingConfig } from './config.ts';
+import { detachAttributes, detachResource, detachSpan, ownedId } from './detach.ts';
 import { type Evidence, isRoot, NO_TRACE_ID, Policies, PROBABILISTIC, REASONS } from './policy.ts';
 import { ConsistentSampler, explicitRandomness } from './randomness.ts';
 
@@ -38,12 +49,17 @@ class Parcel {
   spans = 0;
   bytes = 0;
 
-  add(origin: ScopeOrigin, s: Span, bytes: number): void {
+  /** Adds a span of `bytes` (its estimate); returns what the parcel grew by, a new chunk included. */
+  add(origin: ScopeOrigin, s: Span, bytes: number): number {
     const last = this.chunks[this.chunks.length - 1];
     if (last && last.origin === origin) last.spans.push(s);
-    else this.chunks.push({ origin, spans: [s] });
+    else {
+      this.chunks.push({ origin, spans: [s] });
+      bytes += CHUNK_OVERHEAD;
+    }
     this.spans++;
     this.bytes += bytes;
+    return bytes;
   }
 }
 
@@ -71,6 +87,7 @@ class TraceEntry extends Parcel implements Evidence {
     this.key = key;
     this.traceId = traceId;
     this.firstSeen = now;
+    this.bytes = TRACE_OVERHEAD;
   }
 }
 
@@ -184,8 +201,14 @@ export class SamplingProcessor implements Processor<'traces'> {
       for (const ss of rs.scopeSpans) {
         let origin: ScopeOrigin | undefined;
         for (const s of ss.spans) {
-          res ??= { resource: rs.resource, schemaUrl: rs.schemaUrl };
-          origin ??= { res, scope: ss.scope, schemaUrl: ss.schemaUrl };
+          if (!res) {
+            detachResource(rs.resource);
+            res = { resource: rs.resource, schemaUrl: rs.schemaUrl };
+          }
+          if (!origin) {
+            if (ss.scope) detachAttributes(ss.scope.attributes);
+            origin = { res, scope: ss.scope, schemaUrl: ss.schemaUrl };
+          }
           const id = s.traceId;
           if (!(prevId && id && sameId(prevId, id))) {
             prevId = id;
@@ -193,6 +216,7 @@ export class SamplingProcessor implements Processor<'traces'> {
             if (key === undefined || !id) {
               // Spans that cannot be grouped into a trace are forwarded as they are, never dropped.
               prevId = undefined;
+              detachSpan(s, undefined);
               const p = new Parcel();
               p.add(origin, s, spanSize(s));
               lateParcels.push(p);
@@ -217,10 +241,9 @@ export class SamplingProcessor implements Processor<'traces'> {
             this.#countSpans(false, reasonOf(targetDecision), 1);
             continue;
           }
-          const bytes = spanSize(s);
           if (target instanceof TraceEntry) {
-            target.add(origin, s, bytes);
-            this.#bufferedBytes += bytes;
+            detachSpan(s, target.traceId);
+            this.#bufferedBytes += target.add(origin, s, spanSize(s));
             if (target.late) this.#late.forgotten++;
             this.#policies.observe(s, target);
             const verdicts = awaitedVerdicts(s);
@@ -238,7 +261,8 @@ export class SamplingProcessor implements Processor<'traces'> {
               this.#roots.push(target);
             }
           } else {
-            target.add(origin, s, bytes);
+            detachSpan(s, undefined);
+            target.add(origin, s, spanSize(s));
             this.#late.keep++;
             this.#countSpans(true, reasonOf(targetDecision), 1);
           }
@@ -269,9 +293,10 @@ export class SamplingProcessor implements Processor<'traces'> {
         this.#decide(oldest);
       }
     }
-    const e = new TraceEntry(key, id, now);
+    const e = new TraceEntry(key, ownedId(id), now);
     if (this.#cache.wasForgotten(key)) e.late = true;
     this.#traces.set(key, e);
+    this.#bufferedBytes += TRACE_OVERHEAD;
     return e;
   }
 
@@ -403,6 +428,9 @@ export class SamplingProcessor implements Processor<'traces'> {
         }
         for (const s of c.spans) ss.spans.push(s);
       }
+      // A decided trace can still be referenced (by the queue of root deadlines) after it is sent:
+      // its spans must not be, they are no longer counted.
+      p.chunks = [];
     }
     this.#outbox = taken === this.#outbox.length ? [] : this.#outbox.slice(taken);
     this.#outboxBytes -= bytes;
