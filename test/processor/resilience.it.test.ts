@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
@@ -7,7 +10,13 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { otlpTypes } from '../../processors/src/otlp/schema.ts';
 import { recordLlmSpans, sdkProtobuf } from '../../processors/src/testing/sdk-spans.ts';
 import { processorConfig, type RunningProcessor, startProcessor } from '../harness/llmobs-processor.ts';
-import { type OutageBackend, startOutageBackend } from './backend.ts';
+import {
+  type FaultBackend,
+  type FaultRequest,
+  type OutageBackend,
+  startFaultBackend,
+  startOutageBackend,
+} from './backend.ts';
 import { grpcExport } from './grpc-export.ts';
 import {
   assertAllExported,
@@ -325,5 +334,358 @@ describe('SIGTERM', () => {
       JSON.stringify(drops),
     );
     await backend.resume();
+  });
+});
+
+describe('backend faults, as the Collector’s otlphttp and otlp exporters classify them', () => {
+  const HTTP = 'otlp_http/faults';
+  const GRPC = 'otlp_grpc/faults';
+  const EXPORTERS = { http: HTTP, grpc: GRPC } as const;
+  const TRANSPORTS = ['http', 'grpc'] as const;
+  /** Per attempt; a slow backend is one that answers later than this. */
+  const TIMEOUT_MS = 1_000;
+  let backend: FaultBackend;
+  let proc: RunningProcessor;
+  before(async () => {
+    backend = await startFaultBackend();
+    const common = {
+      timeout: `${TIMEOUT_MS}ms`,
+      retry_on_failure: FAST_RETRY,
+      // One consumer: one batch in flight, so a scripted answer meets the request it was meant for.
+      sending_queue: { num_consumers: 1 },
+    };
+    proc = await startProcessor({
+      config: processorConfig({
+        exporters: {
+          [HTTP]: { endpoint: backend.otlpHttpEndpoint, ...common },
+          [GRPC]: { endpoint: backend.otlpGrpcEndpoint, tls: { insecure: true }, ...common },
+        },
+      }),
+    });
+  });
+  after(async () => {
+    await proc?.stop();
+    await backend?.stop();
+  });
+
+  interface Counts {
+    readonly sent: number;
+    readonly failed: number;
+    readonly permanent: number;
+    readonly dropped: number;
+  }
+  const counts = async (exporter: string): Promise<Counts> => ({
+    sent: (await proc.metric('otelcol_exporter_sent_spans_total', { exporter })) ?? 0,
+    failed: (await proc.metric('otelcol_exporter_send_failed_spans_total', { exporter })) ?? 0,
+    permanent:
+      (await proc.metric('llmobs_dropped_items_total', { component: exporter, reason: 'permanent_error' })) ??
+      0,
+    dropped: (await proc.metric('llmobs_dropped_items_total', { component: exporter })) ?? 0,
+  });
+  const delta = (a: Counts, b: Counts): Counts => ({
+    sent: b.sent - a.sent,
+    failed: b.failed - a.failed,
+    permanent: b.permanent - a.permanent,
+    dropped: b.dropped - a.dropped,
+  });
+
+  /** Posts one SDK-recorded request (a parent and a child span) and returns its span ids. */
+  async function postSpans(): Promise<string[]> {
+    const spans = await recordLlmSpans(1);
+    const res = await fetch(`${proc.otlpHttpEndpoint}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: sdkProtobuf(spans),
+    });
+    assert.equal(res.status, 200, await res.text());
+    return spans.map((s) => s.spanContext().spanId);
+  }
+  const carrying = (ids: readonly string[]) => (r: FaultRequest) => r.spanIds.some((id) => ids.includes(id));
+  /** Waits until the exporter's counters have moved by `spans` (sent or failed) since `before`. */
+  async function settled(exporter: string, before: Counts, spans: number): Promise<Counts> {
+    await proc.process.waitUntil(
+      async () => {
+        const d = delta(before, await counts(exporter));
+        return d.sent + d.failed >= spans;
+      },
+      `${exporter} to settle ${spans} span(s)`,
+      20_000,
+    );
+    return delta(before, await counts(exporter));
+  }
+
+  for (const [name, http, grpc] of [
+    ['HTTP 500 / INTERNAL', 500, status.INTERNAL],
+    ['HTTP 400 / INVALID_ARGUMENT', 400, status.INVALID_ARGUMENT],
+  ] as const) {
+    test(`${name} is permanent: one attempt, the spans dropped and counted as permanent_error`, async () => {
+      backend.script('http', { kind: 'error', http, grpc });
+      backend.script('grpc', { kind: 'error', http, grpc });
+      const before = { http: await counts(HTTP), grpc: await counts(GRPC) };
+      const ids = await postSpans();
+      for (const t of TRANSPORTS) {
+        const d = await settled(EXPORTERS[t], before[t], ids.length);
+        assert.deepEqual(d, { sent: 0, failed: 2, permanent: 2, dropped: 2 }, t);
+        assert.equal(backend.requests(t).filter(carrying(ids)).length, 1, `${t}: not retried`);
+        assert.equal(backend.kept(t).filter((id) => ids.includes(id)).length, 0);
+      }
+      const drops = proc
+        .logs()
+        .filter((l) => l.msg === 'dropping data' && String(l.error).includes(http === 500 ? '500' : '400'));
+      assert.ok(
+        drops.some((l) => l.component === HTTP && l.reason === 'permanent_error'),
+        JSON.stringify(drops),
+      );
+    });
+  }
+
+  test('RESOURCE_EXHAUSTED without RetryInfo is permanent, as in the Collector’s otlp exporter', async () => {
+    backend.script('grpc', { kind: 'error', http: 429, grpc: status.RESOURCE_EXHAUSTED });
+    const before = await counts(GRPC);
+    const dropped = await postSpans();
+    assert.deepEqual(await settled(GRPC, before, 2), { sent: 0, failed: 2, permanent: 2, dropped: 2 });
+    assert.equal(backend.requests('grpc').filter(carrying(dropped)).length, 1);
+  });
+
+  test('429 with Retry-After (RESOURCE_EXHAUSTED with RetryInfo) is retried after the server’s delay, not the backoff’s', async () => {
+    const RETRY_AFTER_S = 2;
+    for (const t of TRANSPORTS)
+      backend.script(t, {
+        kind: 'error',
+        http: 429,
+        grpc: status.RESOURCE_EXHAUSTED,
+        retryAfterS: RETRY_AFTER_S,
+      });
+    const before = { http: await counts(HTTP), grpc: await counts(GRPC) };
+    const ids = await postSpans();
+    for (const t of TRANSPORTS) {
+      assert.deepEqual(await settled(EXPORTERS[t], before[t], 2), {
+        sent: 2,
+        failed: 0,
+        permanent: 0,
+        dropped: 0,
+      });
+      const [first, second, ...more] = backend.requests(t).filter(carrying(ids));
+      assert.ok(first && second, t);
+      assert.equal(more.length, 0, `${t}: one retry`);
+      // The backoff alone would retry within 150 ms (100 ms ± 50 %).
+      assert.ok(second.at - first.at >= RETRY_AFTER_S * 1000 - 50, `${t}: waited ${second.at - first.at} ms`);
+      assert.deepEqual([...backend.kept(t).filter((id) => ids.includes(id))].sort(), [...ids].sort());
+    }
+  });
+
+  test('HTTP 502 / 503 / 504 and UNAVAILABLE are retried with backoff until accepted, nothing lost or repeated', async () => {
+    backend.script(
+      'http',
+      { kind: 'error', http: 502, grpc: status.UNAVAILABLE },
+      { kind: 'error', http: 503, grpc: status.UNAVAILABLE },
+      { kind: 'error', http: 504, grpc: status.UNAVAILABLE },
+    );
+    backend.script('grpc', { kind: 'error', http: 503, grpc: status.UNAVAILABLE });
+    const before = { http: await counts(HTTP), grpc: await counts(GRPC) };
+    const ids = await postSpans();
+    for (const t of TRANSPORTS) {
+      assert.deepEqual(await settled(EXPORTERS[t], before[t], 2), {
+        sent: 2,
+        failed: 0,
+        permanent: 0,
+        dropped: 0,
+      });
+      assert.equal(backend.requests(t).filter(carrying(ids)).length, t === 'http' ? 4 : 2);
+      assert.deepEqual([...backend.kept(t).filter((id) => ids.includes(id))].sort(), [...ids].sort());
+    }
+  });
+
+  test('partial_success.rejected_spans is counted as dropped (permanent_error) and logged; the rest as sent', async () => {
+    for (const t of TRANSPORTS) backend.script(t, { kind: 'partial', rejected: 1, message: 'span too old' });
+    const before = { http: await counts(HTTP), grpc: await counts(GRPC) };
+    const ids = await postSpans();
+    for (const t of TRANSPORTS) {
+      assert.deepEqual(await settled(EXPORTERS[t], before[t], 2), {
+        sent: 1,
+        failed: 1,
+        permanent: 1,
+        dropped: 1,
+      });
+      assert.equal(
+        backend.requests(t).filter(carrying(ids)).length,
+        1,
+        `${t}: a partial success is not retried`,
+      );
+      assert.equal(backend.kept(t).filter((id) => ids.includes(id)).length, 1);
+      await proc.waitForLog(
+        (l) =>
+          l.component === EXPORTERS[t] &&
+          l.msg === 'backend accepted part of a batch' &&
+          l.rejected === 1 &&
+          l.message === 'span too old',
+        `${t}: the partial success logged with the backend's message`,
+      );
+    }
+  });
+
+  test('a backend slower than the timeout: the attempt times out and is retried; the backend keeps both copies (at-least-once)', async () => {
+    for (const t of TRANSPORTS) backend.script(t, { kind: 'slow', delayMs: TIMEOUT_MS * 2.5 });
+    const before = { http: await counts(HTTP), grpc: await counts(GRPC) };
+    const ids = await postSpans();
+    for (const t of TRANSPORTS) {
+      assert.deepEqual(
+        await settled(EXPORTERS[t], before[t], 2),
+        { sent: 2, failed: 0, permanent: 0, dropped: 0 },
+        `${t}: counted once as sent, never as dropped`,
+      );
+      assert.equal(backend.requests(t).filter(carrying(ids)).length, 2, `${t}: one timeout, one retry`);
+      // The slow backend kept the first copy although the exporter gave up waiting for its answer.
+      assert.deepEqual(
+        [...backend.kept(t).filter((id) => ids.includes(id))].sort(),
+        [...ids, ...ids].sort(),
+        `${t}: every span twice`,
+      );
+    }
+    assert.ok(
+      proc
+        .logs()
+        .some(
+          (l) =>
+            l.component === HTTP &&
+            l.msg === 'export failed, will retry' &&
+            String(l.error).includes(`no answer within ${TIMEOUT_MS} ms`),
+        ),
+      'the HTTP timeout is logged',
+    );
+    assert.ok(
+      proc
+        .logs()
+        .some(
+          (l) =>
+            l.component === GRPC &&
+            l.msg === 'export failed, will retry' &&
+            /deadline/i.test(String(l.error)),
+        ),
+      'the gRPC deadline is logged',
+    );
+  });
+});
+
+describe('SIGKILL of the processor while the backend is down', () => {
+  let backend: OutageBackend;
+  let storage: string;
+  const running: RunningProcessor[] = [];
+  before(async () => {
+    backend = await startOutageBackend({ name: 'otelcol-sigkill' });
+    storage = mkdtempSync(join(tmpdir(), 'llmobs-queue-'));
+  });
+  after(async () => {
+    for (const p of running) if (p.process.running) await p.stop();
+    await backend?.stop();
+    rmSync(storage, { recursive: true, force: true });
+  });
+
+  const start = async (withStorage: boolean, shutdownTimeout?: string) => {
+    const proc = await startProcessor({
+      ...(shutdownTimeout ? { shutdownTimeout } : {}),
+      config: processorConfig({
+        exporters: {
+          [EXPORTER]: {
+            endpoint: backend.otlpHttpEndpoint,
+            retry_on_failure: FAST_RETRY,
+            ...(withStorage ? { sending_queue: { storage: { directory: storage } } } : {}),
+          },
+        },
+      }),
+    });
+    running.push(proc);
+    return proc;
+  };
+  /** Posts `n` SDK-recorded requests; every one answered 200 (acknowledged); returns their span ids. */
+  const acknowledged = async (proc: RunningProcessor, n: number): Promise<string[]> => {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const spans = await recordLlmSpans(1);
+      const res = await fetch(`${proc.otlpHttpEndpoint}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: sdkProtobuf(spans),
+      });
+      assert.equal(res.status, 200, await res.text());
+      ids.push(...spans.map((s) => s.spanContext().spanId));
+    }
+    return ids;
+  };
+  const kill9 = async (proc: RunningProcessor) => {
+    proc.process.kill('SIGKILL');
+    await proc.process.exited();
+    assert.equal(proc.process.exitStatus?.signal, 'SIGKILL');
+  };
+
+  test('with sending_queue.storage every acknowledged span is delivered after a restart, none twice', async () => {
+    await backend.pause();
+    const first = await start(true);
+    const ids = await acknowledged(first, 10);
+    await first.waitForMetric('otelcol_exporter_queue_size', { exporter: EXPORTER }, (v) => (v ?? 0) > 0);
+    await kill9(first);
+
+    const second = await start(true);
+    await second.waitForLog(
+      (l) => l.msg === 'sending queue replayed from storage' && l.items === ids.length,
+      'the queue replayed from disk',
+    );
+    await backend.resume();
+    const arrived = await backend.waitForSpans((s) => ids.includes(s.span.spanId), ids.length, 30_000);
+    await second.waitForMetric('otelcol_exporter_queue_size', { exporter: EXPORTER }, (v) => v === 0);
+    const delivered = backend.spans().filter((s) => ids.includes(s.span.spanId));
+    assert.deepEqual(
+      [...new Set(arrived.map((s) => s.span.spanId))].sort(),
+      [...ids].sort(),
+      'every acknowledged span',
+    );
+    // Nothing was sent before the kill, so nothing can be sent twice (at-least-once allows it otherwise).
+    assert.equal(delivered.length, ids.length, 'duplicates');
+    assert.equal(await second.metric('llmobs_dropped_items_total'), undefined);
+    assert.equal(await second.stop(), 0);
+    assert.deepEqual(
+      readdirSync(join(storage, 'otlp_http_backend', 'traces')).filter((f) => f.endsWith('.seg')),
+      [],
+      'nothing left on disk once delivered',
+    );
+  });
+
+  test('with storage a SIGTERM that cannot drain keeps the queue on disk instead of dropping it', async () => {
+    await backend.pause();
+    const first = await start(true, '1s');
+    const ids = await acknowledged(first, 3);
+    await first.waitForMetric('otelcol_exporter_queue_size', { exporter: EXPORTER }, (v) => (v ?? 0) > 0);
+    assert.equal(await first.stop(), 0);
+    const logs = first.logs();
+    assert.equal(logs.filter((l) => l.msg === 'dropping data').length, 0, 'nothing dropped');
+    assert.ok(
+      logs.some((l) => l.msg === 'sending queue kept in storage for the next start' && l.items === 6),
+    );
+
+    const second = await start(true);
+    await second.waitForLog(
+      (l) => l.msg === 'sending queue replayed from storage' && l.items === ids.length,
+      'the queue replayed from disk',
+    );
+    await backend.resume();
+    await backend.waitForSpans((s) => ids.includes(s.span.spanId), ids.length, 30_000);
+    await second.waitForMetric('otelcol_exporter_queue_size', { exporter: EXPORTER }, (v) => v === 0);
+    assert.equal(backend.spans().filter((s) => ids.includes(s.span.spanId)).length, ids.length, 'once each');
+    assert.equal(await second.stop(), 0);
+  });
+
+  test('without storage what was queued in memory is lost, and only that', async () => {
+    await backend.pause();
+    const first = await start(false);
+    const lost = await acknowledged(first, 3);
+    await first.waitForMetric('otelcol_exporter_queue_size', { exporter: EXPORTER }, (v) => (v ?? 0) > 0);
+    await kill9(first);
+
+    const second = await start(false);
+    await backend.resume();
+    // The queue is FIFO: once a span sent after the restart arrives, nothing older is still coming.
+    const after = await acknowledged(second, 1);
+    await backend.waitForSpans((s) => after.includes(s.span.spanId), after.length, 30_000);
+    assert.equal(backend.spans().filter((s) => lost.includes(s.span.spanId)).length, 0);
   });
 });

@@ -63,3 +63,15 @@ test('a closed queue refuses new work and ends takers once empty', async () => {
   assert.equal((await q.take())?.body.length, 5, 'what was queued is still delivered');
   assert.equal(await q.take(), undefined);
 });
+
+test('an item restored from disk is queued even past the capacity, and new ones wait for room', async () => {
+  const q = new ByteBoundedQueue(100);
+  q.restore(item(150, 9));
+  assert.equal(q.usedBytes, 150);
+  assert.equal(q.fits(1), false);
+  assert.equal(q.tryReserve(item(1)), undefined);
+  const taken = await q.take();
+  assert.equal(taken?.items, 9);
+  if (taken) q.finished(taken);
+  assert.equal(q.fits(100), true);
+});

@@ -2,6 +2,8 @@
 export interface QueueItem {
   readonly body: Uint8Array;
   readonly items: number;
+  /** Its record in the disk queue, when the exporter has `sending_queue.storage`. */
+  readonly seq?: number;
 }
 
 /** Room reserved in a queue; exactly one of commit or release must be called. */
@@ -41,6 +43,21 @@ export class ByteBoundedQueue {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Whether `bytes` more would fit now. */
+  fits(bytes: number): boolean {
+    return !this.#closed && this.#usedBytes + bytes <= this.capacityBytes;
+  }
+
+  /**
+   * Queues an item recovered from disk at start, even past the capacity (a smaller queue_size than
+   * the previous run's must not drop what was already accepted); new requests wait until it drains.
+   */
+  restore(item: QueueItem): void {
+    this.#usedBytes += item.body.length;
+    this.#onChange(this.#usedBytes);
+    this.#items.push(item);
   }
 
   /** Reserves room for `item`, or returns undefined when it does not fit or the queue is closed. */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CreateSettings } from '../component/component.ts';
 import { BackpressureError } from '../component/errors.ts';
@@ -5,6 +6,7 @@ import type { Exporter } from '../component/exporter.ts';
 import type { PartialSuccess } from '../otlp/codec.ts';
 import type { RequestBySignal } from '../otlp/model.ts';
 import type { Signal } from '../otlp/schema.ts';
+import { DiskQueue, type StorageSettings } from './disk-queue.ts';
 import { ByteBoundedQueue, type QueueItem, type Reservation } from './queue.ts';
 import { Backoff, type RetrySettings } from './retry.ts';
 
@@ -27,7 +29,12 @@ export interface QueueSettings {
   readonly numConsumers: number;
   /** Largest batch one send carries (sending_queue.batch.max_size, in bytes). */
   readonly maxBatchBytes: number;
+  /** sending_queue.storage: keep a durable copy so a killed process loses nothing it acknowledged. */
+  readonly storage?: StorageSettings;
 }
+
+/** What became of a batch: finished (sent or dropped, counted) or kept on disk for the next start. */
+type Outcome = 'finished' | 'kept';
 
 /**
  * The exporterhelper of this distribution: a byte-bounded queue in front of `numConsumers` senders
@@ -44,6 +51,9 @@ export class QueuedExporter<S extends Signal> implements Exporter<S> {
   readonly #retry: RetrySettings;
   readonly #queue: ByteBoundedQueue;
   readonly #abort = new AbortController();
+  #disk: DiskQueue | undefined;
+  /** Items of batches given up at the shutdown deadline that stay on disk (not dropped). */
+  #keptItems = 0;
   #workers: Promise<void>[] = [];
   #stopping = false;
 
@@ -78,18 +88,67 @@ export class QueuedExporter<S extends Signal> implements Exporter<S> {
       throw new BackpressureError(`exporter ${this.#set.id} is shutting down`, 5);
     }
     const body = unchanged && this.#protobuf ? unchanged : this.#encode(data);
-    const reservation = this.#queue.tryReserve({ body, items });
-    if (!reservation) {
+    const full = () => {
       t.exporterEnqueueFailed(this.#set.id, this.#signal, items);
-      throw new BackpressureError(
+      return new BackpressureError(
         `sending queue of exporter ${this.#set.id} is full (${this.#queue.usedBytes} of ${this.#queue.capacityBytes} bytes)`,
         5,
       );
+    };
+    if (!this.#queue.fits(body.length)) throw full();
+    let seq: number | undefined;
+    if (this.#disk) {
+      try {
+        seq = this.#disk.append(body, items);
+      } catch (err) {
+        t.exporterEnqueueFailed(this.#set.id, this.#signal, items);
+        this.#set.logger.error({ err }, 'cannot write to the sending queue storage');
+        throw new BackpressureError(
+          `sending queue storage of exporter ${this.#set.id}: ${(err as Error).message}`,
+          5,
+        );
+      }
     }
-    return reservation;
+    const reservation = this.#queue.tryReserve(seq === undefined ? { body, items } : { body, items, seq });
+    if (!reservation) throw full();
+    if (seq === undefined) return reservation;
+    const disk = this.#disk;
+    return {
+      commit: () => reservation.commit(),
+      release: () => {
+        reservation.release();
+        // The fan-out refused the request as a whole: the sender was told so and will send it again.
+        disk?.ack(seq);
+      },
+    };
   }
 
   async start(): Promise<void> {
+    const storage = this.#q.storage;
+    if (storage) {
+      // One folder per exporter and signal: each is its own queue, and ids like otlp_http/a are paths.
+      const directory = join(storage.directory, this.#set.id.replace(/[^A-Za-z0-9_.-]/g, '_'), this.#signal);
+      const { queue, recovery } = DiskQueue.open({ ...storage, directory }, this.#q.queueSizeBytes);
+      this.#disk = queue;
+      for (const r of recovery.items) this.#queue.restore({ body: r.body, items: r.items, seq: r.seq });
+      if (recovery.corruptRecords > 0) {
+        this.#set.telemetry.drop(this.#set.id, this.#signal, 'storage_corrupt', recovery.corruptItems);
+        this.#set.logger.error(
+          { records: recovery.corruptRecords, items: recovery.corruptItems, directory },
+          'corrupt records in the sending queue storage, skipped',
+        );
+      }
+      if (recovery.files > 0)
+        this.#set.logger.info(
+          {
+            requests: recovery.items.length,
+            items: recovery.items.reduce((n, r) => n + r.items, 0),
+            bytes: this.#queue.usedBytes,
+            directory,
+          },
+          'sending queue replayed from storage',
+        );
+    }
     this.#workers = Array.from({ length: this.#q.numConsumers }, () => this.#work());
   }
 
@@ -108,12 +167,16 @@ export class QueuedExporter<S extends Signal> implements Exporter<S> {
           next = this.#queue.takeIfFits(this.#q.maxBatchBytes - size);
         }
       }
-      await this.#deliver(batch);
-      for (const item of batch) this.#queue.finished(item);
+      const outcome = await this.#deliver(batch);
+      for (const item of batch) {
+        this.#queue.finished(item);
+        if (outcome === 'finished' && item.seq !== undefined) this.#disk?.ack(item.seq);
+        if (outcome === 'kept') this.#keptItems += item.items;
+      }
     }
   }
 
-  async #deliver(batch: QueueItem[]): Promise<void> {
+  async #deliver(batch: QueueItem[]): Promise<Outcome> {
     const t = this.#set.telemetry;
     const id = this.#set.id;
     const items = batch.reduce((n, b) => n + b.items, 0);
@@ -138,12 +201,16 @@ export class QueuedExporter<S extends Signal> implements Exporter<S> {
             'backend accepted part of a batch',
           );
         }
-        return;
+        return 'finished';
       }
       const delay =
         result.kind === 'retryable' && this.#retry.enabled && !this.#abort.signal.aborted
           ? backoff.next(result.retryAfterMs)
           : undefined;
+      if (delay === undefined && this.#disk && result.kind === 'retryable' && this.#abort.signal.aborted) {
+        // Not a drop: the batch stays on disk and the next start sends it.
+        return 'kept';
+      }
       if (delay === undefined) {
         const reason =
           result.kind === 'permanent'
@@ -154,7 +221,7 @@ export class QueuedExporter<S extends Signal> implements Exporter<S> {
         t.exporterSendFailed(id, this.#signal, items);
         t.drop(id, this.#signal, reason, items);
         this.#set.logger.error({ items, attempts: attempt, reason, error: result.message }, 'dropping data');
-        return;
+        return 'finished';
       }
       this.#set.logger.info(
         { attempt, delayMs: Math.round(delay), error: result.message },
@@ -178,9 +245,16 @@ export class QueuedExporter<S extends Signal> implements Exporter<S> {
     clearTimeout(timer);
     const rest = this.#queue.drain();
     for (const item of rest) {
-      this.#set.telemetry.drop(this.#set.id, this.#signal, 'shutdown', item.items);
+      if (!this.#disk) this.#set.telemetry.drop(this.#set.id, this.#signal, 'shutdown', item.items);
       this.#queue.finished(item);
     }
+    const kept = this.#keptItems + rest.reduce((n, i) => n + i.items, 0);
+    if (this.#disk && kept > 0)
+      this.#set.logger.info(
+        { items: kept, directory: this.#q.storage?.directory },
+        'sending queue kept in storage for the next start',
+      );
+    this.#disk?.close();
     await this.#sender.close?.();
   }
 }

@@ -25,6 +25,22 @@ export const QUEUE_RETRY_SCHEMA = {
         default: {},
         properties: { max_size: { ...SIZE, default: 4 * 1024 * 1024 } },
       },
+      storage: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['directory'],
+        description:
+          'keep the queue on disk (one folder per exporter and signal below directory): nothing acknowledged to a sender is lost when the process dies',
+        properties: {
+          directory: { type: 'string', minLength: 1 },
+          fsync: {
+            type: 'boolean',
+            default: true,
+            description:
+              'fdatasync each accepted request before answering the sender (false: page cache only)',
+          },
+        },
+      },
     },
   },
   retry_on_failure: {
@@ -49,6 +65,7 @@ export function parseQueueRetry(
   const q = (block.sending_queue ?? {}) as Record<string, unknown>;
   const r = (block.retry_on_failure ?? {}) as Record<string, unknown>;
   const batch = (q.batch ?? {}) as Record<string, unknown>;
+  const storage = q.storage as { directory?: string; fsync?: boolean } | undefined;
   return {
     timeoutMs: durationField('timeout', String(block.timeout ?? '30s'), errors),
     queue: {
@@ -63,6 +80,9 @@ export function parseQueueRetry(
         (batch.max_size as string | number) ?? 4 * 1024 * 1024,
         errors,
       ),
+      ...(storage?.directory
+        ? { storage: { directory: storage.directory, fsync: storage.fsync !== false } }
+        : {}),
     },
     retry: {
       enabled: r.enabled !== false,

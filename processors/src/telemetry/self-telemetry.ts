@@ -15,7 +15,8 @@ export type DropReason =
   | 'retries_exhausted'
   | 'shutdown'
   | 'invalid'
-  | 'processor_error';
+  | 'processor_error'
+  | 'storage_corrupt';
 
 /**
  * The processor's own metrics, served on :8888/metrics. Names follow the Collector's internal

@@ -2,6 +2,7 @@ import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import type { Sender, SendResult } from '../../exporterhelper/queued-exporter.ts';
 import { decodeResponse } from '../../otlp/codec.ts';
 import type { Signal } from '../../otlp/schema.ts';
+import { retryInfoDelayMs } from './retry-info.ts';
 
 /** gRPC method of each OTLP export service. */
 export const EXPORT_METHOD: Readonly<Record<Signal, string>> = {
@@ -10,11 +11,14 @@ export const EXPORT_METHOD: Readonly<Record<Signal, string>> = {
   logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
 };
 
-/** Codes the OTLP spec lists as retryable for gRPC exporters. */
+/**
+ * Codes the Collector's otlp exporter retries (as the OTLP spec lists them). RESOURCE_EXHAUSTED is
+ * retried only when the server attaches RetryInfo, which says it can recover; every other code is
+ * permanent.
+ */
 const RETRYABLE = new Set<number>([
   status.CANCELLED,
   status.DEADLINE_EXCEEDED,
-  status.RESOURCE_EXHAUSTED,
   status.ABORTED,
   status.OUT_OF_RANGE,
   status.UNAVAILABLE,
@@ -88,7 +92,14 @@ export class OtlpGrpcSender implements Sender {
             return;
           }
           const message = `${this.#o.endpoint} ${EXPORT_METHOD[this.#o.signal]}: ${err.message}`;
-          resolve(RETRYABLE.has(err.code) ? { kind: 'retryable', message } : { kind: 'permanent', message });
+          const details = err.metadata?.get('grpc-status-details-bin')[0];
+          const retryAfterMs = retryInfoDelayMs(typeof details === 'string' ? undefined : details);
+          const retryable =
+            RETRYABLE.has(err.code) || (err.code === status.RESOURCE_EXHAUSTED && retryAfterMs !== undefined);
+          if (!retryable) resolve({ kind: 'permanent', message });
+          // The server's delay replaces the backoff's, as the Collector's throttle retry does.
+          else if (retryAfterMs) resolve({ kind: 'retryable', message, retryAfterMs });
+          else resolve({ kind: 'retryable', message });
         },
       );
       const cancel = () => call.cancel();

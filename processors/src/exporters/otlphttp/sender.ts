@@ -9,8 +9,13 @@ import type { Signal } from '../../otlp/schema.ts';
 
 const gzipAsync = promisify(gzip);
 
-/** HTTP statuses the OTLP spec calls retryable; every other non-2xx is permanent. */
+/**
+ * HTTP statuses the OTLP spec calls retryable; every other non-2xx is permanent (500 included: the
+ * spec says other 5xx MUST NOT be retried, and the Collector's otlphttp exporter does not).
+ */
 const RETRYABLE = new Set([429, 502, 503, 504]);
+/** Statuses whose Retry-After the Collector's otlphttp exporter honours (throttling). */
+const THROTTLING = new Set([429, 503]);
 
 export interface OtlpHttpSenderOptions {
   readonly url: string;
@@ -74,6 +79,7 @@ export class OtlpHttpSender implements Sender {
     }
     const message = `POST ${this.#o.url}: HTTP ${res.status} ${Buffer.from(res.body).toString('utf8').slice(0, 300)}`;
     if (RETRYABLE.has(res.status)) {
+      if (!THROTTLING.has(res.status)) return { kind: 'retryable', message };
       const retryAfter = res.headers['retry-after'];
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
       return retryAfterMs === undefined
