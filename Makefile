@@ -58,8 +58,9 @@ typecheck: install ## Type-check all workspaces (strict TypeScript).
 	npx tsc -p tsconfig.json
 
 .PHONY: generate
-generate: install ## Regenerate code from its sources of truth (TypeScript API types from crds/).
+generate: install ## Regenerate code from its sources of truth (TypeScript API types and the chart's copy, from crds/).
 	node operator/src/api/v1alpha1/generate.ts
+	cp crds/*.yaml charts/llmobs/files/crds/
 
 .PHONY: test-unit
 test-unit: install ## Run only the tests that need no real component.
@@ -76,6 +77,10 @@ tools: ## Build or install every real component the tests use.
 .PHONY: tool-paths
 tool-paths: ## Print where each cached component lives.
 	@for t in $(TOOLS); do test/harness/tools/build.sh $$t; done
+
+.PHONY: soak
+soak: install tools ## The 30-minute soak of issue #8 (CI runs the same test for 120 s): 70 % of saturation, periodic backend outages; writes $(or $(SOAK_RESULT),/tmp/llmobs-soak.json).
+	LLMOBS_SOAK_SECONDS=1800 LLMOBS_SOAK_RESULT=$(or $(SOAK_RESULT),/tmp/llmobs-soak.json) node --test test/processor/soak.it.test.ts
 
 .PHONY: clean-cache
 clean-cache: ## Delete every cached build (Node, Go-built binaries, venvs, Debian extracts).

@@ -28,7 +28,7 @@ import {
 import { KubeClusterWriter } from './controller/cluster-writer.ts';
 import { InjectionSources } from './controller/injection-sources.ts';
 import { LLMObservabilityReconciler } from './controller/llmobservability.ts';
-import { instrumentedPodView } from './controller/pod-cache.ts';
+import { podView, uninstrumentedFor } from './controller/pod-cache.ts';
 import { policyValidator } from './controller/policy-validator.ts';
 import type { Stores } from './controller/ports.ts';
 import { rolloutPod } from './controller/rollout.ts';
@@ -197,11 +197,11 @@ async function main(argv: string[]): Promise<number> {
     logger: log,
   });
   // Every pod is watched (the webhook's annotation cannot be selected on), but only instrumented pods
-  // are kept, and only what the controller reads of them.
+  // and those the webhook missed are kept, and only what the controller reads of them (pod-cache.ts).
   const pods = informerFor<V1Pod>(kc, '/api/v1/pods', {
     name: 'pods',
     logger: log,
-    transform: instrumentedPodView,
+    transform: podView,
   });
   const informers: Informer<never>[] = [
     crs,
@@ -222,6 +222,7 @@ async function main(argv: string[]): Promise<number> {
         .list(ns)
         .filter((p) => p.metadata?.annotations?.[ANNOTATION.appliedBy] === `${ns}/${name}`)
         .map((p) => rolloutPod(p, ANNOTATION.configHash)),
+    uninstrumentedPods: (ns, name) => uninstrumentedFor(name, crs.list(ns), pods.list(ns)),
     readyReplicas: (ns, name) => deployments.get(name, ns)?.status?.readyReplicas,
   };
   const images = {
@@ -338,7 +339,10 @@ async function main(argv: string[]): Promise<number> {
         (p): Request[] => {
           const by = p.metadata?.annotations?.[ANNOTATION.appliedBy];
           const [ns, name] = by?.split('/') ?? [];
-          return ns && name ? [{ namespace: ns, name }] : [];
+          if (ns && name) return [{ namespace: ns, name }];
+          // A pod the webhook missed: any resource of its namespace may select it.
+          const podNs = p.metadata?.namespace ?? '';
+          return crs.list(podNs).map((c) => ({ namespace: podNs, name: c.metadata.name }));
         },
         { delayMs: 1_000 },
       ),

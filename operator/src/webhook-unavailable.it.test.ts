@@ -22,7 +22,7 @@ const env = (pod: V1Pod) =>
 /**
  * The issue's fault "webhook unavailable": with the operator down, the pod webhook (failurePolicy
  * Ignore, the default) cannot be called, and the apiserver admits pods unmutated. They must still
- * start, and be visibly uninstrumented.
+ * start, be visibly uninstrumented, and be caught by the resource's status once the operator is back.
  */
 describe('pod webhook unreachable (operator down, failurePolicy Ignore)', () => {
   let cp: ControlPlane;
@@ -112,7 +112,7 @@ describe('pod webhook unreachable (operator down, failurePolicy Ignore)', () => 
     );
   });
 
-  test('with the operator down a selected pod is admitted, starts, and is visibly uninstrumented', async () => {
+  test('with the operator down a selected pod is admitted, starts, is visibly uninstrumented, and is caught by status', async () => {
     const hook = await cp
       .kubeConfig()
       .makeApiClient(AdmissionregistrationV1Api)
@@ -142,12 +142,23 @@ describe('pod webhook unreachable (operator down, failurePolicy Ignore)', () => 
       return p.status?.phase === 'Running' ? true : undefined;
     });
 
-    // Back up, the operator's status counts only what it instrumented: the pod that escaped is not
-    // among instrumentedPods (nor outdatedPods).
+    // Back up, the operator catches it: the pod that escaped is counted apart from what it instrumented,
+    // and said in a Warning Event.
     operator = await startOperator();
     await eventually('status after the restart', async () => {
       const s = await status();
-      return s?.instrumentedPods === 1 && s.outdatedPods === 0 ? true : undefined;
+      return s?.instrumentedPods === 1 && s.outdatedPods === 0 && s.uninstrumentedPods === 1
+        ? true
+        : undefined;
+    });
+    await eventually('a PodsNotInstrumented event', async () => {
+      const events = await cp
+        .kubeConfig()
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({ namespace: 'llm-app' });
+      return events.items.some((e) => e.reason === 'PodsNotInstrumented' && e.type === 'Warning')
+        ? true
+        : undefined;
     });
   });
 });

@@ -17,6 +17,7 @@ import type { LLMObservabilityStatus } from '../api/v1alpha1/types.gen.ts';
 import type { LLMObservability, LLMObservabilityPolicy } from '../manifests/resources.ts';
 import { KubeClusterWriter } from './cluster-writer.ts';
 import { LLMObservabilityReconciler } from './llmobservability.ts';
+import { uninstrumentedFor } from './pod-cache.ts';
 import type { Stores } from './ports.ts';
 import { rolloutPod } from './rollout.ts';
 
@@ -49,6 +50,12 @@ async function snapshot(cp: ControlPlane): Promise<Stores> {
       pods.items
         .filter((p) => p.metadata?.annotations?.['llmobs.dev/applied-by'] === `${ns}/${name}`)
         .map((p) => rolloutPod(p)),
+    uninstrumentedPods: (ns, name) =>
+      uninstrumentedFor(
+        name,
+        crs.items.filter((c) => c.metadata.namespace === ns),
+        pods.items.filter((p) => p.metadata?.namespace === ns),
+      ),
     readyReplicas: (ns, name) =>
       deployments.items.find((d) => d.metadata?.namespace === ns && d.metadata?.name === name)?.status
         ?.readyReplicas,

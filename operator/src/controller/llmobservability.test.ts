@@ -36,6 +36,10 @@ class FakeCluster implements Stores, ClusterWriter {
   instrumentedPods() {
     return this.pods;
   }
+  uninstrumented = 0;
+  uninstrumentedPods() {
+    return this.uninstrumented;
+  }
   readyReplicas(ns: string, name: string) {
     return this.ready.get(`${ns}/${name}`);
   }
@@ -175,6 +179,49 @@ test('a policy floor gives PolicyCompliant=False with the reason and a Warning e
   );
 });
 
+test('sidecar mode deletes the gateway once, not on every reconcile, and again after a spell in gateway mode', async () => {
+  const { fake, r } = setup({
+    processor: { mode: 'sidecar' },
+    exporters: [{ name: 't', endpoint: 'http://t:4318' }],
+  });
+  const req = { namespace: 'llm-app', name: 'chat' };
+  await r.reconcile(req);
+  await r.reconcile(req);
+  await r.reconcile(req);
+  assert.deepEqual(fake.deleted, [
+    'Deployment/llm-app/llmobs-processor-chat',
+    'Service/llm-app/llmobs-processor-chat',
+  ]);
+  const cr = fake.crs.get('llm-app/chat');
+  assert.ok(cr);
+  fake.crs.set('llm-app/chat', { ...cr, spec: { ...cr.spec, processor: { mode: 'gateway' } } });
+  await r.reconcile(req);
+  assert.equal(fake.deleted.length, 2, 'gateway mode deletes nothing');
+  fake.crs.set('llm-app/chat', cr);
+  await r.reconcile(req);
+  await r.reconcile(req);
+  assert.equal(fake.deleted.length, 4, 'back in sidecar mode, the gateway just applied is deleted once');
+});
+
+test('a failed gateway delete is retried by the next reconcile', async () => {
+  const { fake, r } = setup({
+    processor: { mode: 'sidecar' },
+    exporters: [{ name: 't', endpoint: 'http://t:4318' }],
+  });
+  const req = { namespace: 'llm-app', name: 'chat' };
+  const del = fake.delete.bind(fake);
+  fake.delete = async () => {
+    throw new Error('deployments.apps is forbidden');
+  };
+  await assert.rejects(r.reconcile(req), /forbidden/);
+  fake.delete = del;
+  await r.reconcile(req);
+  assert.deepEqual(fake.deleted, [
+    'Deployment/llm-app/llmobs-processor-chat',
+    'Service/llm-app/llmobs-processor-chat',
+  ]);
+});
+
 test('a failed apply is reported in status and as an event, then retried', async () => {
   const { fake, r } = setup();
   fake.failApply = true;
@@ -196,6 +243,28 @@ test('counts pods on the current configuration and outdated ones', async () => {
   await r.reconcile({ namespace: 'llm-app', name: 'chat' });
   assert.equal(fake.status()?.instrumentedPods, 2);
   assert.equal(fake.status()?.outdatedPods, 1);
+});
+
+test('reports pods running without instrumentation, with one Warning each time more escape', async () => {
+  const { fake, r } = setup();
+  fake.ready.set('llm-app/llmobs-processor-chat', 1);
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.equal(fake.status()?.uninstrumentedPods, 0);
+  const warnings = () => fake.events.filter((e) => e.reason === 'PodsNotInstrumented');
+  assert.equal(warnings().length, 0);
+
+  fake.uninstrumented = 2;
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.equal(fake.status()?.uninstrumentedPods, 2);
+  assert.equal(warnings().length, 1);
+  assert.equal(warnings()[0]?.type, 'Warning');
+  assert.match(warnings()[0]?.message ?? '', /2 selected pod\(s\) run without instrumentation/);
+
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  fake.uninstrumented = 1;
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.equal(fake.status()?.uninstrumentedPods, 1);
+  assert.equal(warnings().length, 1, 'no new warning while the count stays or falls');
 });
 
 test('a deleted resource needs no writes: owner references clean up', async () => {

@@ -60,6 +60,12 @@ export class LLMObservabilityReconciler {
   readonly #o: ReconcilerOptions;
   /** spec.rollout rate limit per resource (namespace/name); in memory, so a new leader starts full. */
   readonly #buckets = new Map<string, TokenBucket>();
+  /**
+   * Resources (namespace/name) in sidecar mode whose gateway Deployment and Service this process has already
+   * deleted, or found absent: later reconciles send no DELETE for them (each would be a 404 every time).
+   * Cleared when the resource goes back to gateway mode or away; a new leader checks once per resource.
+   */
+  readonly #gatewayGone = new Set<string>();
 
   constructor(stores: Stores, writer: ClusterWriter, o: ReconcilerOptions) {
     this.#stores = stores;
@@ -69,8 +75,12 @@ export class LLMObservabilityReconciler {
 
   async reconcile(req: Request): Promise<{ requeueAfterMs?: number }> {
     const cr = this.#stores.resource(req.namespace, req.name);
+    const key = `${req.namespace}/${req.name}`;
     // Deleted: the gateway objects carry owner references, so the garbage collector removes them.
-    if (!cr) return {};
+    if (!cr) {
+      this.#gatewayGone.delete(key);
+      return {};
+    }
     const now = (this.#o.now ?? (() => new Date()))();
     const generation = cr.metadata.generation ?? 0;
     const { policies, eff, rendered, resources, hash } = desiredState(
@@ -108,6 +118,7 @@ export class LLMObservabilityReconciler {
       // The ConfigMap is needed in both modes: sidecars mount it too.
       await this.#writer.apply(gatewayConfigMap(params));
       if (eff.mode === 'gateway') {
+        this.#gatewayGone.delete(key);
         await this.#writer.apply(gatewayService(params));
         await this.#writer.apply(gatewayDeployment(params));
         const ready = this.#stores.readyReplicas(req.namespace, gatewayName(cr)) ?? 0;
@@ -120,8 +131,11 @@ export class LLMObservabilityReconciler {
         );
         if (!processorReady) requeueAfterMs = 10_000;
       } else {
-        await this.#writer.delete('apps/v1', 'Deployment', req.namespace, gatewayName(cr));
-        await this.#writer.delete('v1', 'Service', req.namespace, gatewayName(cr));
+        if (!this.#gatewayGone.has(key)) {
+          await this.#writer.delete('apps/v1', 'Deployment', req.namespace, gatewayName(cr));
+          await this.#writer.delete('v1', 'Service', req.namespace, gatewayName(cr));
+          this.#gatewayGone.add(key);
+        }
         processorReady = true;
         set(
           CONDITION.processorReady,
@@ -301,6 +315,7 @@ export class LLMObservabilityReconciler {
     rollout: RolloutStatus | undefined,
   ): Promise<void> {
     const pods = this.#stores.instrumentedPods(cr.metadata.namespace ?? '', cr.metadata.name);
+    const uninstrumented = this.#stores.uninstrumentedPods(cr.metadata.namespace ?? '', cr.metadata.name);
     const status: LLMObservabilityStatus = {
       observedGeneration: generation,
       conditions,
@@ -308,11 +323,20 @@ export class LLMObservabilityReconciler {
       processorEndpoint: mode === 'gateway' ? gatewayEndpoint(cr) : 'http://localhost:4318',
       instrumentedPods: pods.filter((p) => p.configHash === hash).length,
       outdatedPods: pods.filter((p) => p.configHash !== hash).length,
+      uninstrumentedPods: uninstrumented,
       ...(rollout ? { rollout } : {}),
     };
     const previous = (cr as { status?: LLMObservabilityStatus }).status;
     // Compared canonically: the apiserver may return keys in another order.
     if (previous && configHash(previous) === configHash(status)) return;
     await this.#writer.patchStatus(cr.metadata.namespace ?? '', cr.metadata.name, status);
+    // Said once each time more pods escape, not on every status write.
+    if (uninstrumented > (previous?.uninstrumentedPods ?? 0))
+      await this.#writer.event(
+        cr,
+        'Warning',
+        'PodsNotInstrumented',
+        `${uninstrumented} selected pod(s) run without instrumentation (created while the injection webhook was unavailable, refused by it, or older than this resource); restart their workloads, or enable spec.rollout`,
+      );
   }
 }

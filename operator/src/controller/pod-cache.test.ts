@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { instrumentedPodView } from './pod-cache.ts';
+import type { LLMObservability } from '../manifests/resources.ts';
+import { instrumentedPodView, uninstrumentedFor, uninstrumentedPodView } from './pod-cache.ts';
 import { rolloutPod } from './rollout.ts';
 
 function pod(annotations: Record<string, string>): V1Pod {
@@ -66,5 +67,65 @@ describe('instrumentedPodView', () => {
       'llmobs.dev/config-hash',
       'llmobs.dev/injection-status',
     ]);
+  });
+});
+
+describe('uninstrumentedPodView', () => {
+  it('keeps a running pod the webhook never handled, or failed on, by its name and labels only', () => {
+    for (const annotations of [{}, { 'llmobs.dev/injection-status': 'error' }] as Record<string, string>[]) {
+      const view = uninstrumentedPodView(pod(annotations));
+      assert.ok(view);
+      assert.deepEqual(view.metadata?.labels, { app: 'chat', 'pod-template-hash': '7d9f8b6c5d' });
+      assert.equal(view.spec, undefined);
+      assert.equal(view.status, undefined);
+      assert.equal(view.metadata?.ownerReferences, undefined);
+      assert.ok(!('kubectl.kubernetes.io/last-applied-configuration' in (view.metadata?.annotations ?? {})));
+    }
+  });
+
+  it('leaves out pods skipped on purpose, instrumented, or finished', () => {
+    assert.equal(uninstrumentedPodView(pod({ 'llmobs.dev/injection-status': 'skipped' })), undefined);
+    assert.equal(uninstrumentedPodView(pod({ 'llmobs.dev/applied-by': 'llm-app/chat' })), undefined);
+    const done = pod({});
+    done.status = { phase: 'Succeeded' };
+    assert.equal(uninstrumentedPodView(done), undefined);
+  });
+});
+
+describe('uninstrumentedFor', () => {
+  const resource = (name: string, created: string, matchLabels?: Record<string, string>): LLMObservability =>
+    ({
+      apiVersion: 'llmobs.dev/v1alpha1',
+      kind: 'LLMObservability',
+      metadata: { name, namespace: 'llm-app', creationTimestamp: new Date(created) },
+      spec: matchLabels ? { selector: { matchLabels } } : {},
+    }) as LLMObservability;
+  const missed = (labels: Record<string, string>, annotations: Record<string, string> = {}) => {
+    const p = pod(annotations);
+    p.metadata = { ...p.metadata, labels };
+    return p;
+  };
+
+  it('counts each missed pod once, for the oldest resource that selects it, as the webhook would pick', () => {
+    const everything = resource('all', '2026-01-01T00:00:00Z');
+    const chat = resource('chat', '2026-02-01T00:00:00Z', { app: 'chat' });
+    const pods = [missed({ app: 'chat' }), missed({ app: 'rag' })];
+    assert.equal(uninstrumentedFor('all', [chat, everything], pods), 2);
+    assert.equal(uninstrumentedFor('chat', [chat, everything], pods), 0);
+    assert.equal(uninstrumentedFor('chat', [chat], pods), 1);
+  });
+
+  it('does not count pods that opted out, were skipped, or are instrumented', () => {
+    const r = resource('all', '2026-01-01T00:00:00Z');
+    const pods = [
+      missed({ app: 'a' }, { 'llmobs.dev/inject': 'false' }),
+      missed({ app: 'b' }, { 'llmobs.dev/injection-status': 'skipped' }),
+      missed(
+        { app: 'c' },
+        { 'llmobs.dev/applied-by': 'llm-app/all', 'llmobs.dev/injection-status': 'injected' },
+      ),
+      missed({ app: 'd' }, { 'llmobs.dev/injection-status': 'error' }),
+    ];
+    assert.equal(uninstrumentedFor('all', [r], pods), 1);
   });
 });

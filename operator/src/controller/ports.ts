@@ -13,6 +13,11 @@ export interface Stores {
    * also reads their labels, controller, creation time and container states.
    */
   instrumentedPods(namespace: string, name: string): readonly RolloutPod[];
+  /**
+   * Running pods this resource selects (and would win) that carry no instrumentation: the webhook was
+   * down (it fails open) or failed on them, or they predate the resource.
+   */
+  uninstrumentedPods(namespace: string, name: string): number;
   /** Ready replicas of a Deployment, as last observed. */
   readyReplicas(namespace: string, name: string): number | undefined;
 }

@@ -517,6 +517,10 @@ export interface LLMObservabilityStatus {
    */
   outdatedPods?: number;
   /**
+   * Running pods this resource selects that carry no instrumentation: created while the webhook was unavailable (it fails open), refused by it with an error, or older than the resource. Restart their workloads to instrument them.
+   */
+  uninstrumentedPods?: number;
+  /**
    * Hash of the rendered processor and injection configuration.
    */
   configHash?: string;
