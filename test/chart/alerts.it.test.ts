@@ -122,7 +122,12 @@ describe('the PrometheusRule helm renders from files/alerts.yaml', () => {
   });
 
   test('disabledAlerts leaves alerts out, and a group left empty with them', async () => {
-    const off = ['LLMObsWebhookSkippingPods', 'LLMObsWebhookFailingOpen', 'LLMObsOperatorReconcileErrors'];
+    const off = [
+      'LLMObsWebhookSkippingPods',
+      'LLMObsWebhookFailingOpen',
+      'LLMObsWebhookSlowAdmissions',
+      'LLMObsOperatorReconcileErrors',
+    ];
     const r = await renderRule(enabled({ disabledAlerts: [...off, 'LLMObsTimeoutBurst'] }));
     assert.ok(r);
     assert.deepEqual(

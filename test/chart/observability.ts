@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { INJECTIONS_TOTAL } from '../../operator/src/webhook/metrics.ts';
+import { KUBE_REQUESTS_TOTAL } from '../../operator/src/runtime/request-metrics.ts';
+import { EVENTS_DROPPED_TOTAL } from '../../operator/src/webhook/event-limit.ts';
+import {
+  ADMISSION_DURATION,
+  CONNECTIONS_TOTAL,
+  INJECTIONS_TOTAL,
+} from '../../operator/src/webhook/metrics.ts';
 import { metricFamilyName, type OtlpKind } from '../../processors/src/exporters/prometheus/naming.ts';
 import { EVAL_INSTRUMENTS } from '../../processors/src/processors/evaluation/instruments.ts';
 import {
@@ -123,11 +129,14 @@ export async function processorMetricNames(): Promise<string[]> {
 export function operatorMetricNames(): string[] {
   const src = readFileSync(join(repoRoot, 'operator', 'src', 'runtime', 'controller.ts'), 'utf8');
   const names = [...src.matchAll(/name: '(llmobs_[a-z0-9_]+)'/g)].map((m) => m[1] ?? '');
-  const histograms = names.filter((n) => n.endsWith('_seconds'));
+  const histograms = [...names.filter((n) => n.endsWith('_seconds')), ADMISSION_DURATION];
   return [
     ...names.filter((n) => !histograms.includes(n)),
     ...histograms.flatMap((n) => ['_bucket', '_sum', '_count'].map((s) => `${n}${s}`)),
     INJECTIONS_TOTAL,
+    KUBE_REQUESTS_TOTAL,
+    EVENTS_DROPPED_TOTAL,
+    CONNECTIONS_TOTAL,
   ];
 }
 

@@ -203,6 +203,20 @@ test('sidecar mode deletes the gateway once, not on every reconcile, and again a
   assert.equal(fake.deleted.length, 4, 'back in sidecar mode, the gateway just applied is deleted once');
 });
 
+test('a resource created in sidecar mode and never changed (generation 1) sends no DELETE at all', async () => {
+  const { fake, r } = setup({
+    processor: { mode: 'sidecar' },
+    exporters: [{ name: 't', endpoint: 'http://t:4318' }],
+  });
+  const cr = fake.crs.get('llm-app/chat');
+  assert.ok(cr);
+  fake.crs.set('llm-app/chat', { ...cr, metadata: { ...cr.metadata, generation: 1 } });
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  await r.reconcile({ namespace: 'llm-app', name: 'chat' });
+  assert.deepEqual(fake.deleted, []);
+  assert.equal(fake.condition('ProcessorReady')?.reason, 'SidecarMode');
+});
+
 test('a failed gateway delete is retried by the next reconcile', async () => {
   const { fake, r } = setup({
     processor: { mode: 'sidecar' },

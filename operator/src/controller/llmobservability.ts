@@ -62,7 +62,7 @@ export class LLMObservabilityReconciler {
   readonly #buckets = new Map<string, TokenBucket>();
   /**
    * Resources (namespace/name) in sidecar mode whose gateway Deployment and Service this process has already
-   * deleted, or found absent: later reconciles send no DELETE for them (each would be a 404 every time).
+   * deleted, or knows never existed: later reconciles send no DELETE for them (each would be a 404 every time).
    * Cleared when the resource goes back to gateway mode or away; a new leader checks once per resource.
    */
   readonly #gatewayGone = new Set<string>();
@@ -131,6 +131,9 @@ export class LLMObservabilityReconciler {
         );
         if (!processorReady) requeueAfterMs = 10_000;
       } else {
+        // The mode is spec only, and generation 1 is the spec as created: a resource that has always been in
+        // sidecar mode never had a gateway applied, so there is nothing to delete (a new one sends no DELETE).
+        if (cr.metadata.generation === 1) this.#gatewayGone.add(key);
         if (!this.#gatewayGone.has(key)) {
           await this.#writer.delete('apps/v1', 'Deployment', req.namespace, gatewayName(cr));
           await this.#writer.delete('v1', 'Service', req.namespace, gatewayName(cr));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect as connectHttp2 } from 'node:http2';
 import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
@@ -6,7 +7,7 @@ import { Registry } from 'prom-client';
 import { type AdmissionRequest, type AdmissionReview, applyResponse } from './admission.ts';
 import { ensureWebhookCertificate, MemorySecretStore, type WebhookCertificate } from './certs.ts';
 import { type AdmissionEvent, type EventRecorder, MemoryEventRecorder } from './events.ts';
-import { ADMISSION_DURATION, INJECTIONS_TOTAL } from './metrics.ts';
+import { ADMISSION_DURATION, CONNECTIONS_TOTAL, INJECTIONS_TOTAL } from './metrics.ts';
 import { type ConfigSource, InMemoryConfigSource } from './podmutation/config.ts';
 import { deploymentPod, podRequest, settings, source } from './podmutation/testdata.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
@@ -191,6 +192,66 @@ describe('webhook HTTPS server', () => {
   test('/healthz answers ok', async () => {
     const res = await call(server, cert.caPem, 'GET', '/healthz');
     assert.deepEqual(res, { status: 200, body: 'ok' });
+  });
+
+  test('answers many concurrent AdmissionReviews over one HTTP/2 connection, each with its own uid and patch', async () => {
+    const connections = async (protocol: string) =>
+      (await registry.getSingleMetric(CONNECTIONS_TOTAL)?.get())?.values.find(
+        (v) => v.labels.protocol === protocol,
+      )?.value ?? 0;
+    const opened = await connections('h2');
+    const session = connectHttp2(server.url, { ca: cert.caPem });
+    try {
+      const post = (uid: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const stream = session.request({
+            ':method': 'POST',
+            ':path': '/mutate-v1-pod',
+            'content-type': 'application/json',
+          });
+          let status = 0;
+          const chunks: Buffer[] = [];
+          stream.on('response', (h) => {
+            status = Number(h[':status']);
+          });
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString() }));
+          stream.on('error', reject);
+          stream.end(
+            JSON.stringify({
+              apiVersion: 'admission.k8s.io/v1',
+              kind: 'AdmissionReview',
+              request: podRequest(deploymentPod(), { uid }),
+            }),
+          );
+        });
+      const uids = Array.from({ length: 64 }, (_, i) => `h2-${i}`);
+      const answers = await Promise.all(uids.map(post));
+      for (const [i, a] of answers.entries()) {
+        assert.equal(a.status, 200, a.body);
+        const res = (JSON.parse(a.body) as AdmissionReview).response;
+        assert.equal(res?.uid, uids[i]);
+        const pod = applyResponse(deploymentPod(), res ?? { uid: '', allowed: false });
+        assert.equal(pod.metadata?.annotations?.['llmobs.dev/injection-status'], 'injected');
+      }
+      assert.equal(session.alpnProtocol, 'h2');
+      assert.equal(await connections('h2'), opened + 1);
+    } finally {
+      session.close();
+    }
+  });
+
+  test('an unknown path gets 404 and a GET of the admission path 405, both as JSON', async () => {
+    const missing = await call(server, cert.caPem, 'POST', '/mutate-v1-deployment', '{}');
+    assert.equal(missing.status, 404);
+    assert.match((JSON.parse(missing.body) as { message: string }).message, /mutate-v1-deployment/);
+    const get = await call(server, cert.caPem, 'GET', '/mutate-v1-pod');
+    assert.equal(get.status, 405);
+  });
+
+  test('a body over the size limit gets 413 without being read to the end', async () => {
+    const res = await call(server, cert.caPem, 'POST', '/mutate-v1-pod', 'x'.repeat(5 * 1024 * 1024));
+    assert.equal(res.status, 413);
   });
 
   test('serves a new certificate after setCertificate, without a restart', async () => {
