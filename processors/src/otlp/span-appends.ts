@@ -23,7 +23,8 @@ interface AppendLog {
  * The log is kept on the request object under a symbol (protobufjs encodes only the fields it knows),
  * not in a WeakMap: a WeakMap's table lives in the old generation, and V8's young-generation GC then
  * kept every logged span (and the request around it) alive until a full GC — in the cost pipeline that
- * was two thirds of its CPU (bench/calibrate.ts' chain step: 14 µs of GC per span, 1 µs after).
+ * was two thirds of its CPU (timed in-process on the benchmark's payload: 14 µs of GC per span, 1 µs
+ * after).
  */
 const LOG = Symbol('llmobs.span-appends');
 type WithLog = TracesRequest & { [LOG]?: AppendLog };
