@@ -5,7 +5,7 @@
 // the results section of docs/benchmarks.md is rewritten.
 //   node bench/passthrough.bench.ts [--rounds 3] [--equal 10] [--no-write] ...   (--help for all)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +14,7 @@ import { decodeRequest } from '../processors/src/otlp/codec.ts';
 import { repoRoot, versions } from '../test/harness/cache.ts';
 import { parseExposition } from '../test/harness/prometheus.ts';
 import type { Calibration } from './calibrate.ts';
+import { positiveUpTo, usageError } from './cli-options.ts';
 import { type ProfileSummary, summarizeProfile } from './cpuprofile-summary.ts';
 import type { LoadResult } from './loadgen.ts';
 import { LoadGenerator } from './loadgen-client.ts';
@@ -39,6 +40,7 @@ import {
   writeBlock,
   writeResults,
 } from './report.ts';
+import { RunScope } from './run-scope.ts';
 import {
   COLLECTOR_REDACTION,
   collectorVersion,
@@ -130,14 +132,7 @@ if (a.help) {
   process.exit(0);
 }
 
-function positive(name: string, v: string | undefined, max: number): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > max) {
-    process.stderr.write(`--${name} must be a number in (0, ${max}], got ${v}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  return n;
-}
+const positive = (name: string, v: string | undefined, max: number) => positiveUpTo(USAGE, name, v, max);
 const opts = {
   rounds: Math.round(positive('rounds', a.rounds, 10)),
   warmupMs: positive('warmup', a.warmup, 60) * 1000,
@@ -175,10 +170,8 @@ const opts = {
   redactionIterations: Math.round(positive('redaction-iterations', a['redaction-iterations'], 100_000)),
   onlyRedaction: a.only === 'redaction',
 };
-if (a.only !== undefined && a.only !== 'redaction') {
-  process.stderr.write(`--only takes \`redaction\`, got ${a.only}\n${USAGE}\n`);
-  process.exit(2);
-}
+if (a.only !== undefined && a.only !== 'redaction')
+  usageError(USAGE, `--only takes \`redaction\`, got ${a.only}`);
 if (opts.onlyRedaction && opts.redactionRounds === 0) {
   process.stderr.write(`--only redaction with --redaction-rounds 0 has nothing to run\n`);
   process.exit(2);
@@ -187,35 +180,9 @@ const DRAIN_TIMEOUT_MS = 30_000;
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-/** Stops of every process this benchmark has running, for an orderly exit on SIGINT or SIGTERM. */
-const running = new Set<() => Promise<void>>();
-/** The run's folder (configs, logs, payload), removed at the end unless LLMOBS_KEEP_TMP is set. */
-let workDir: string | undefined;
-function removeWorkDir(): void {
-  if (workDir && !process.env.LLMOBS_KEEP_TMP) rmSync(workDir, { recursive: true, force: true });
-  else if (workDir) log(`kept ${workDir}`);
-}
-function track(stop: () => Promise<void>): () => Promise<void> {
-  const once = async () => {
-    running.delete(once);
-    await stop();
-  };
-  running.add(once);
-  return once;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}, stopping every process it started`);
-    const timer = setTimeout(() => process.exit(130), 25_000);
-    // Newest first: the target drains into the sink before the sink goes.
-    void (async () => {
-      for (const stop of [...running].reverse()) await stop().catch(() => {});
-      removeWorkDir();
-      clearTimeout(timer);
-      process.exit(130);
-    })();
-  });
-}
+const scope = new RunScope(log);
+const track = scope.track;
+scope.stopOnSignals();
 
 /** Waits until the sink has seen at least `spans` spans; returns its last stats. */
 async function drain(sink: RunningSink, spans: number) {
@@ -463,8 +430,8 @@ async function storm(ctx: Ctx, stormLoad: LoadGenerator): Promise<StormResult> {
   const stopTarget = track(() => target.stop());
   let accepted = 0;
   try {
-    const idsPerRequest = Math.min(...stormLoad.idsPerBody);
-    const spansPerRequest = Math.min(...stormLoad.spansPerBody);
+    const idsPerRequest = Math.min(...stormLoad.ready.idsPerBody);
+    const spansPerRequest = Math.min(...stormLoad.ready.spansPerBody);
     const requests = Math.ceil(opts.stormIds / idsPerRequest);
     const ratePerSecond = opts.stormRate / spansPerRequest;
     // Half a send interval of slack, so the open loop's floor(duration × rate) is `requests`.
@@ -708,7 +675,7 @@ async function main(): Promise<number> {
   const collector = await collectorVersion();
   if (targetCpus) pinSelf('0');
   const dir = mkdtempSync(join(tmpdir(), 'llmobs-bench-'));
-  workDir = dir;
+  scope.workDir = dir;
   const stops: (() => Promise<void>)[] = [];
   try {
     log(
@@ -993,7 +960,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     for (const stop of stops.reverse()) await stop();
-    removeWorkDir();
+    scope.removeWorkDir();
   }
 }
 

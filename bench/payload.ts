@@ -4,6 +4,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { countSpans } from './otlp-wire.ts';
+import { randomProse } from './prose.ts';
 
 /**
  * The benchmark's payload: OTLP/protobuf ExportTraceServiceRequests of spans recorded by the real
@@ -29,16 +30,7 @@ function prng(seed: number): () => number {
   };
 }
 
-function text(rand: () => number, bytes: number): string {
-  const out: string[] = [];
-  let n = 0;
-  while (n < bytes) {
-    const w = WORDS[Math.floor(rand() * WORDS.length)] ?? 'x';
-    out.push(w);
-    n += w.length + 1;
-  }
-  return out.join(' ');
-}
+const text = (rand: () => number, bytes: number): string => randomProse(rand, WORDS, bytes);
 
 export interface PayloadOptions {
   /** Distinct request bodies to build; the load generator cycles through them. */
@@ -285,4 +277,12 @@ export function readPayloadFile(path: string): Buffer[] {
     pos += 4 + len;
   }
   return out;
+}
+
+/** A load generator's payload: the file its first argument names, and the spans in each body. */
+export function payloadOfArgv(): { bodies: Buffer[]; spansPerBody: number[] } {
+  const payloadPath = process.argv[2];
+  if (!payloadPath) throw new Error('usage: loadgen.ts PAYLOAD_FILE (run by the benchmark over IPC)');
+  const bodies = readPayloadFile(payloadPath);
+  return { bodies, spansPerBody: bodies.map((b) => countSpans(b)) };
 }

@@ -4,11 +4,12 @@
 // then the full pipeline as span content and batch size double; then a CPU profile of ours. Writes
 // docs/benchmarks.md between the bench:pipeline markers.
 //   node bench/pipeline.bench.ts [--rounds 2] [--protocol grpc] [--no-series] [--no-write] ...  (--help)
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot, versions } from '../test/harness/cache.ts';
+import { numberIn } from './cli-options.ts';
 import { type ProfileSummary, summarizeProfile } from './cpuprofile-summary.ts';
 import { writePayloadFile } from './payload.ts';
 import { PIPELINE_PROCESSORS, PIPELINE_TITLE, PIPELINES, type Pipeline } from './pipeline/configs.ts';
@@ -28,6 +29,7 @@ import {
 } from './pipeline/report.ts';
 import { cpusAllowed, machine } from './proc-stats.ts';
 import { writeBlock } from './report.ts';
+import { RunScope } from './run-scope.ts';
 import { collectorVersion, pinSelf, probeGenAi, startSink } from './targets.ts';
 
 const USAGE = `usage: node bench/pipeline.bench.ts [options]
@@ -86,14 +88,8 @@ if (a.help) {
   process.exit(0);
 }
 
-function num(name: string, v: string | undefined, min: number, max: number): number {
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < min || x > max) {
-    process.stderr.write(`--${name} must be a number in ${min}..${max}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  return x;
-}
+const num = (name: string, v: string | undefined, min: number, max: number) =>
+  numberIn(USAGE, name, v, min, max);
 const list = (name: string, v: string | undefined, min: number, max: number) =>
   (v ?? '').split(',').map((x) => num(name, x, min, max));
 
@@ -129,31 +125,9 @@ const opts = {
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-const running = new Set<() => Promise<void>>();
-function track(stop: () => Promise<void>): () => Promise<void> {
-  const once = async () => {
-    running.delete(once);
-    await stop();
-  };
-  running.add(once);
-  return once;
-}
-let workDir: string | undefined;
-function removeWorkDir(): void {
-  if (workDir && !process.env.LLMOBS_KEEP_TMP) rmSync(workDir, { recursive: true, force: true });
-  else if (workDir) log(`kept ${workDir}`);
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const)
-  process.once(signal, () => {
-    log(`${signal}, stopping every process it started`);
-    const timer = setTimeout(() => process.exit(130), 25_000);
-    void (async () => {
-      for (const stop of [...running].reverse()) await stop().catch(() => {});
-      removeWorkDir();
-      clearTimeout(timer);
-      process.exit(130);
-    })();
-  });
+const scope = new RunScope(log);
+const track = scope.track;
+scope.stopOnSignals();
 
 /** Generates a payload into `dir` and starts a load generator on it. */
 async function loadFor(
@@ -201,7 +175,7 @@ async function main(): Promise<number> {
   const collector = await collectorVersion();
   if (cpus) pinSelf('0');
   const dir = mkdtempSync(join(tmpdir(), 'llmobs-bench-pipeline-'));
-  workDir = dir;
+  scope.workDir = dir;
   try {
     const genai = probeGenAi(dir);
     const sink = await startSink(dir);
@@ -318,8 +292,8 @@ async function main(): Promise<number> {
     );
     return failed ? 1 : 0;
   } finally {
-    for (const stop of [...running].reverse()) await stop().catch(() => {});
-    removeWorkDir();
+    await scope.stopAll();
+    scope.removeWorkDir();
   }
 }
 

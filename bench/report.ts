@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Calibration } from './calibrate.ts';
 import { type ProfileSummary, profileMarkdown } from './cpuprofile-summary.ts';
+import { fixed, int } from './format.ts';
 import type { LoadResult } from './loadgen.ts';
 import type { Machine } from './proc-stats.ts';
 import {
@@ -161,8 +162,7 @@ export const TARGET_RATIO = 1.5;
 export const COST_TARGET_RATIO = 1.15;
 
 const MiB = 2 ** 20;
-const f = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const f = fixed;
 const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)} %` : 'n/a');
 const ratioOf = (x: number, y: number, digits = 2) => `${f(x / y, digits)}×`;
 

@@ -5,10 +5,10 @@ import * as yaml from 'js-yaml';
 import { repoRoot } from '../test/harness/cache.ts';
 import { collectorConfig } from '../test/harness/collector.ts';
 import { freePorts } from '../test/harness/ports.ts';
-import { httpOk, ManagedProcess } from '../test/harness/process.ts';
+import { ManagedProcess } from '../test/harness/process.ts';
 import { goTool } from '../test/harness/tools.ts';
-import { processName } from './proc-stats.ts';
 import type { SinkStats } from './sink.ts';
+import { launchTarget } from './target-process.ts';
 
 /** The two processes compared; `ours` is the llmobs processor, `collector` the reference Collector. */
 export type TargetKind = 'ours' | 'collector';
@@ -252,73 +252,26 @@ export interface StartTargetOptions {
 }
 
 export async function startTarget(o: StartTargetOptions): Promise<RunningTarget> {
-  const otelcol = o.kind === 'collector' ? await goTool('otelcol') : undefined;
   const pipeline = o.pipeline ?? 'passthrough';
-  if (otelcol && pipeline !== 'passthrough' && pipeline !== 'redaction')
+  if (o.kind === 'collector' && pipeline !== 'passthrough' && pipeline !== 'redaction')
     throw new Error(`the Collector runs pass-through and redaction only, not ${pipeline}`);
-  for (let attempt = 1; ; attempt++) {
-    const [grpc, http, health, metrics, prometheus] = (await freePorts(5)) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    const configPath = join(o.dir, `${o.name}.yaml`);
-    writeFileSync(
-      configPath,
-      yaml.dump(
-        pipelineConfig(
-          o.sinkUrl,
-          o.compression,
-          { grpc, http, health, metrics, prometheus },
-          pipeline,
-          o.genai,
-          o.kind,
-        ),
-        { noRefs: true, lineWidth: -1 },
-      ),
-    );
-    const command = otelcol
-      ? [otelcol, `--config=${configPath}`]
-      : [
-          process.execPath,
-          ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []),
-          join(repoRoot, 'processors', 'src', 'main.ts'),
-          '--config',
-          configPath,
-          '--no-watch',
-        ];
-    // taskset execs its command, so the child's pid is the target's own (checked below).
-    const [cmd, ...args] = o.placement.targetCpus
-      ? ['taskset', '-c', o.placement.targetCpus, ...command]
-      : command;
-    const proc = ManagedProcess.start({ name: o.name, logDir: o.dir, command: cmd as string, args });
-    try {
-      await proc.waitUntil(
-        () => httpOk(`http://127.0.0.1:${health}/`),
-        'health_check to report ready',
-        30_000,
-      );
-    } catch (err) {
-      await proc.stop();
-      if (attempt < 3 && /address already in use|EADDRINUSE/.test(proc.tail(20))) continue;
-      throw err;
-    }
-    const pid = proc.pid;
-    if (pid === undefined) throw new Error(`${o.name} has no pid`);
-    const comm = processName(pid);
-    if (comm === 'taskset') throw new Error(`${o.name}: taskset did not exec its command`);
-    return {
-      kind: o.kind,
-      pid,
-      tracesUrl: `http://127.0.0.1:${http}/v1/traces`,
-      configPath,
-      metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
-      process: proc,
-      stop: () => proc.stop(20_000),
-    };
-  }
+  const t = await launchTarget({
+    kind: o.kind,
+    dir: o.dir,
+    name: o.name,
+    cpus: o.placement.targetCpus,
+    ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}),
+    config: (ports) => pipelineConfig(o.sinkUrl, o.compression, ports, pipeline, o.genai, o.kind),
+  });
+  return {
+    kind: o.kind,
+    pid: t.pid,
+    tracesUrl: `http://127.0.0.1:${t.ports.http}/v1/traces`,
+    configPath: t.configPath,
+    metricsUrl: `http://127.0.0.1:${t.ports.metrics}/metrics`,
+    process: t.process,
+    stop: () => t.process.stop(20_000),
+  };
 }
 
 export interface RunningSink {

@@ -1,15 +1,19 @@
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
-import { type ControlPlane, startControlPlane } from '../../test/harness/control-plane.ts';
+import type { ControlPlane } from '../../test/harness/control-plane.ts';
 import { kubeApply } from '../../test/harness/kube-apply.ts';
 import { type Kwok, startKwok } from '../../test/harness/kwok.ts';
+import {
+  OPERATOR_MAIN,
+  operatorFlags,
+  operatorReady,
+  startLlmobsControlPlane,
+  validatingWebhookAt,
+} from '../../test/harness/operator.ts';
 import { freePorts } from '../../test/harness/ports.ts';
-import { httpOk } from '../../test/harness/process.ts';
 import { OperatorProcess } from './operator-process.ts';
 
 export { POD_WEBHOOK_NAME } from '../../operator/src/webhook/webhook-config.ts';
-
-const root = join(import.meta.dirname, '..', '..');
 
 export const OPERATOR_NAMESPACE = 'llmobs-system';
 
@@ -36,14 +40,7 @@ export async function startBenchCluster(o: {
   nodes: number;
   log: (line: string) => void;
 }): Promise<BenchCluster> {
-  const cp = await startControlPlane({
-    scheduler: true,
-    controllerManager: true,
-    crds: [
-      join(root, 'crds', 'llmobs.dev_llmobservabilities.yaml'),
-      join(root, 'crds', 'llmobs.dev_llmobservabilitypolicies.yaml'),
-    ],
-  });
+  const cp = await startLlmobsControlPlane({ scheduler: true, controllerManager: true });
   const stops: (() => Promise<void>)[] = [() => cp.stop()];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -60,52 +57,28 @@ export async function startBenchCluster(o: {
     const [webhook, metrics, health, inspect] = (await freePorts(4)) as [number, number, number, number];
     await kubeApply(cp, [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } },
-      // What the chart installs; the operator keeps its caBundle current.
-      {
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind: 'ValidatingWebhookConfiguration',
-        metadata: { name: 'llmobs' },
-        webhooks: [
-          {
-            name: 'validate.llmobservabilities.llmobs.dev',
-            admissionReviewVersions: ['v1'],
-            sideEffects: 'None',
-            failurePolicy: 'Fail',
-            clientConfig: {
-              url: `https://127.0.0.1:${webhook}/validate-llmobs-dev-v1alpha1-llmobservability`,
-            },
-            rules: [
-              {
-                apiGroups: ['llmobs.dev'],
-                apiVersions: ['v1alpha1'],
-                operations: ['CREATE', 'UPDATE'],
-                resources: ['llmobservabilities'],
-              },
-            ],
-          },
-        ],
-      },
+      validatingWebhookAt(webhook),
     ]);
     o.log(`control plane at ${cp.server}, ${nodes.length} kwok nodes; starting the operator`);
     const operator = new OperatorProcess(
       process.execPath,
       [
         `--inspect=127.0.0.1:${inspect}`,
-        join(root, 'operator', 'src', 'main.ts'),
-        `--kubeconfig=${cp.kubeconfigPath}`,
-        `--namespace=${OPERATOR_NAMESPACE}`,
-        '--leader-elect',
-        `--webhook-url=https://127.0.0.1:${webhook}`,
-        `--webhook-port=${webhook}`,
-        '--validating-webhook-configuration=llmobs',
-        `--metrics-bind-address=127.0.0.1:${metrics}`,
-        `--health-probe-bind-address=127.0.0.1:${health}`,
-        '--processor-image=llmobs/processor:bench',
+        OPERATOR_MAIN,
+        ...operatorFlags(cp, {
+          namespace: OPERATOR_NAMESPACE,
+          webhookPort: webhook,
+          metricsPort: metrics,
+          healthPort: health,
+          leaderElect: true,
+          validatingWebhookConfiguration: 'llmobs',
+          processorImage: 'llmobs/processor:bench',
+        }),
       ],
       join(cp.dir, 'llmobs-operator.log'),
     );
     stops.push(() => operator.stop());
-    await operator.waitUntil(() => httpOk(`http://127.0.0.1:${health}/readyz`), 'operator /readyz', 60_000);
+    await operator.waitUntil(operatorReady(health), 'operator /readyz', 60_000);
 
     const agent = new Agent({
       keepAlive: true,

@@ -1,4 +1,5 @@
 import { collectorConfig } from '../../test/harness/collector.ts';
+import type { TargetPorts } from '../target-process.ts';
 import {
   COLLECTOR_REDACTION,
   type GenAiSetup,
@@ -91,13 +92,7 @@ export const OURS_SAMPLING = {
   },
 };
 
-export interface Ports {
-  readonly grpc: number;
-  readonly http: number;
-  readonly health: number;
-  readonly metrics: number;
-  readonly prometheus: number;
-}
+export type Ports = TargetPorts;
 
 /** Bytes the pipeline may hold by configuration: the exporter queue, plus llm_sampling's buffer. */
 export function configuredBytes(kind: TargetKind, pipeline: Pipeline): number {

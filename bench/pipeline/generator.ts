@@ -2,6 +2,7 @@ import Long from 'long';
 import { encodeRequest } from '../../processors/src/otlp/codec.ts';
 import type { KeyValue, Span, TracesRequest } from '../../processors/src/otlp/model.ts';
 import { PLANTED_VALUES } from '../payload.ts';
+import { randomProse } from '../prose.ts';
 
 /**
  * The pipeline benchmark's payload: OTLP/protobuf ExportTraceServiceRequests of RAG traces from a
@@ -86,16 +87,7 @@ const WORDS = (
 ).split(' ');
 
 /** About `bytes` of prose (JSON-safe: words and spaces only). */
-function prose(rand: () => number, bytes: number): string {
-  const out: string[] = [];
-  let n = 0;
-  while (n < bytes) {
-    const w = WORDS[Math.floor(rand() * WORDS.length)] ?? 'x';
-    out.push(w);
-    n += w.length + 1;
-  }
-  return out.join(' ');
-}
+const prose = (rand: () => number, bytes: number): string => randomProse(rand, WORDS, bytes);
 
 /** Prose with one planted value near the start and one more every 4 KB or so. */
 function proseWithPii(rand: () => number, bytes: number): string {

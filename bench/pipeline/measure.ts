@@ -172,7 +172,7 @@ export async function measureTarget(
   const base = { spans: start.spans, sampledOut: 0 };
   const totals = { accepted: 0 };
   const idleRssBytes = memory(target.pid).rssBytes;
-  const spansPerRequest = load.spansPerBody.reduce((a, n) => a + n, 0) / load.spansPerBody.length;
+  const spansPerRequest = load.ready.spansPerBody.reduce((a, n) => a + n, 0) / load.ready.spansPerBody.length;
   let saturation: Phase | undefined;
   let latency: Phase | undefined;
   let latencyRate = 0;

@@ -1,4 +1,5 @@
 import { type ProfileSummary, profileMarkdown } from '../cpuprofile-summary.ts';
+import { fixed, int } from '../format.ts';
 import { median, percentile } from '../stats.ts';
 import { TARGET_LABEL, type TargetKind } from '../targets.ts';
 import { PIPELINE_PROCESSORS, PIPELINE_TITLE, PIPELINES, type Pipeline } from './configs.ts';
@@ -38,9 +39,9 @@ export interface PipelineReport {
   readonly elapsedSeconds: number;
 }
 
-const n0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
-const n2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
-const mib = (b: number) => (Number.isFinite(b) ? (b / 1024 / 1024).toFixed(0) : 'n/a');
+const n0 = int;
+const n2 = (x: number) => fixed(x, 2);
+const mib = (b: number) => fixed(b / 1024 / 1024, 0);
 const ratio = (a: number, b: number) => (Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
 
 function runsOf(runs: readonly TargetRun[], kind: TargetKind, pipeline: Pipeline): TargetRun[] {

@@ -1,14 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as yaml from 'js-yaml';
-import { repoRoot } from '../../test/harness/cache.ts';
-import { freePorts } from '../../test/harness/ports.ts';
-import { httpOk, ManagedProcess } from '../../test/harness/process.ts';
+import type { ManagedProcess } from '../../test/harness/process.ts';
 import { parseExposition, sumSamples } from '../../test/harness/prometheus.ts';
-import { goTool } from '../../test/harness/tools.ts';
-import { processName } from '../proc-stats.ts';
+import { launchTarget } from '../target-process.ts';
 import type { GenAiSetup, TargetKind } from '../targets.ts';
-import { type Pipeline, type Ports, pipelineConfig } from './configs.ts';
+import { type Pipeline, pipelineConfig } from './configs.ts';
 
 export interface PipelineTarget {
   readonly kind: TargetKind;
@@ -77,61 +71,26 @@ async function settle(kind: TargetKind, metricsUrl: string): Promise<Settle> {
 }
 
 export async function startPipelineTarget(o: StartOptions): Promise<PipelineTarget> {
-  const otelcol = o.kind === 'collector' ? await goTool('otelcol') : undefined;
-  for (let attempt = 1; ; attempt++) {
-    const [grpc, http, health, metrics, prometheus] = (await freePorts(5)) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    const ports: Ports = { grpc, http, health, metrics, prometheus };
-    const configPath = join(o.dir, `${o.name}.yaml`);
-    const config = pipelineConfig(o.kind, o.pipeline, o.sinkUrl, ports, o.genai);
-    writeFileSync(configPath, yaml.dump(config, { noRefs: true, lineWidth: -1 }));
-    const command = otelcol
-      ? [otelcol, `--config=${configPath}`]
-      : [
-          process.execPath,
-          ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []),
-          join(repoRoot, 'processors', 'src', 'main.ts'),
-          '--config',
-          configPath,
-          '--no-watch',
-        ];
-    // taskset execs its command, so the child's pid is the target's own (checked below).
-    const [cmd, ...args] = o.cpus ? ['taskset', '-c', o.cpus, ...command] : command;
-    const proc = ManagedProcess.start({ name: o.name, logDir: o.dir, command: cmd as string, args });
-    try {
-      await proc.waitUntil(
-        () => httpOk(`http://127.0.0.1:${health}/`),
-        'health_check to report ready',
-        30_000,
-      );
-    } catch (err) {
-      await proc.stop();
-      if (attempt < 3 && /address already in use|EADDRINUSE/.test(proc.tail(20))) continue;
-      throw err;
-    }
-    const pid = proc.pid;
-    if (pid === undefined) throw new Error(`${o.name} has no pid`);
-    if (processName(pid) === 'taskset') throw new Error(`${o.name}: taskset did not exec its command`);
-    const metricsUrl = `http://127.0.0.1:${metrics}/metrics`;
-    return {
-      kind: o.kind,
-      pipeline: o.pipeline,
-      pid,
-      tracesUrl: `http://127.0.0.1:${http}/v1/traces`,
-      grpcTarget: `127.0.0.1:${grpc}`,
-      metricsUrl,
-      configPath,
-      process: proc,
-      settle: () =>
-        o.pipeline === 'full'
-          ? settle(o.kind, metricsUrl)
-          : Promise.resolve({ settled: true, sampledOut: 0 }),
-      stop: () => proc.stop(20_000),
-    };
-  }
+  const t = await launchTarget({
+    kind: o.kind,
+    dir: o.dir,
+    name: o.name,
+    cpus: o.cpus,
+    ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}),
+    config: (ports) => pipelineConfig(o.kind, o.pipeline, o.sinkUrl, ports, o.genai),
+  });
+  const metricsUrl = `http://127.0.0.1:${t.ports.metrics}/metrics`;
+  return {
+    kind: o.kind,
+    pipeline: o.pipeline,
+    pid: t.pid,
+    tracesUrl: `http://127.0.0.1:${t.ports.http}/v1/traces`,
+    grpcTarget: `127.0.0.1:${t.ports.grpc}`,
+    metricsUrl,
+    configPath: t.configPath,
+    process: t.process,
+    settle: () =>
+      o.pipeline === 'full' ? settle(o.kind, metricsUrl) : Promise.resolve({ settled: true, sampledOut: 0 }),
+    stop: () => t.process.stop(20_000),
+  };
 }

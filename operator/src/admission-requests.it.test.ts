@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type ControlPlane, startControlPlane } from '../../test/harness/control-plane.ts';
+import type { ControlPlane } from '../../test/harness/control-plane.ts';
 import { eventually } from '../../test/harness/eventually.ts';
 import { kubeApply, kubeRequest } from '../../test/harness/kube-apply.ts';
+import { operatorFlags, startLlmobsControlPlane, startOperator } from '../../test/harness/operator.ts';
 import { freePorts } from '../../test/harness/ports.ts';
-import { httpOk, ManagedProcess } from '../../test/harness/process.ts';
+import type { ManagedProcess } from '../../test/harness/process.ts';
 
 // What bench/operator.bench.ts relies on, checked against the operator process and a real apiserver:
 // admissions are answered from the informers (no apiserver read per pod), every admission is timed, and
 // the request counter sees the operator's traffic.
-
-const root = join(import.meta.dirname, '..', '..');
 
 /** Sum of the samples of `name` whose labels include `labels`, from Prometheus text. */
 function metric(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -32,14 +30,9 @@ describe('operator admissions against a real apiserver', () => {
   const scrape = async () => (await fetch(metricsUrl)).text();
 
   before(async () => {
-    cp = await startControlPlane({
-      crds: [
-        join(root, 'crds', 'llmobs.dev_llmobservabilities.yaml'),
-        join(root, 'crds', 'llmobs.dev_llmobservabilitypolicies.yaml'),
-      ],
-    });
-    const [webhook, metrics, health] = (await freePorts(3)) as [number, number, number];
-    metricsUrl = `http://127.0.0.1:${metrics}/metrics`;
+    cp = await startLlmobsControlPlane();
+    const [webhookPort, metricsPort, healthPort] = (await freePorts(3)) as [number, number, number];
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     await kubeApply(cp, [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'llmobs-system' } },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'llm-app' } },
@@ -53,21 +46,11 @@ describe('operator admissions against a real apiserver', () => {
         },
       },
     ]);
-    operator = ManagedProcess.start({
-      name: 'llmobs-operator',
+    operator = await startOperator({
       logDir: cp.dir,
-      command: process.execPath,
-      args: [
-        join(root, 'operator', 'src', 'main.ts'),
-        `--kubeconfig=${cp.kubeconfigPath}`,
-        '--namespace=llmobs-system',
-        `--webhook-url=https://127.0.0.1:${webhook}`,
-        `--webhook-port=${webhook}`,
-        `--metrics-bind-address=127.0.0.1:${metrics}`,
-        `--health-probe-bind-address=127.0.0.1:${health}`,
-      ],
+      flags: operatorFlags(cp, { webhookPort, metricsPort, healthPort }),
+      healthPort,
     });
-    await operator.waitUntil(() => httpOk(`http://127.0.0.1:${health}/readyz`), 'operator /readyz', 60_000);
     // The resource reconciled once (its status written), so nothing of the controller's first pass is left.
     await eventually('the resource Ready', async () => {
       const res = await kubeRequest(

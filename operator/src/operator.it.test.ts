@@ -1,25 +1,24 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { runPythonClient } from '../../test/harness/clients.ts';
-import { type ControlPlane, startControlPlane } from '../../test/harness/control-plane.ts';
+import type { ControlPlane } from '../../test/harness/control-plane.ts';
 import { eventually } from '../../test/harness/eventually.ts';
 import { type Jaeger, startJaeger } from '../../test/harness/jaeger.ts';
 import { kubeApply, kubeRequest } from '../../test/harness/kube-apply.ts';
 import { type Kwok, startKwok } from '../../test/harness/kwok.ts';
 import { startProcessor } from '../../test/harness/llmobs-processor.ts';
+import {
+  operatorFlags,
+  startOperator as startHarnessOperator,
+  startLlmobsControlPlane,
+  validatingWebhookAt,
+} from '../../test/harness/operator.ts';
 import { freePorts } from '../../test/harness/ports.ts';
-import { httpOk, ManagedProcess } from '../../test/harness/process.ts';
+import type { ManagedProcess } from '../../test/harness/process.ts';
 import { type MockLlm, startMockLlm } from '../../test/mock-llm/server.ts';
 import type { LLMObservabilityStatus } from './api/v1alpha1/types.gen.ts';
-
-const root = join(import.meta.dirname, '..', '..');
-const crds = [
-  join(root, 'crds', 'llmobs.dev_llmobservabilities.yaml'),
-  join(root, 'crds', 'llmobs.dev_llmobservabilitypolicies.yaml'),
-];
 
 type Resource = { metadata: { generation: number }; status?: LLMObservabilityStatus };
 
@@ -31,27 +30,20 @@ describe('the operator process against a real control plane', () => {
   let llm: MockLlm;
   let jaeger: Jaeger;
 
-  const startOperator = async () => {
-    const [webhook, metrics, health] = ports as [number, number, number];
-    const proc = ManagedProcess.start({
-      name: 'llmobs-operator',
+  const startOperator = () => {
+    const [webhookPort, metricsPort, healthPort] = ports as [number, number, number];
+    return startHarnessOperator({
       logDir: cp.dir,
-      command: process.execPath,
-      args: [
-        join(root, 'operator', 'src', 'main.ts'),
-        `--kubeconfig=${cp.kubeconfigPath}`,
-        '--namespace=llmobs-system',
-        '--leader-elect',
-        `--webhook-url=https://127.0.0.1:${webhook}`,
-        `--webhook-port=${webhook}`,
-        '--validating-webhook-configuration=llmobs',
-        `--metrics-bind-address=127.0.0.1:${metrics}`,
-        `--health-probe-bind-address=127.0.0.1:${health}`,
-        '--processor-image=llmobs/processor:test',
-      ],
+      flags: operatorFlags(cp, {
+        webhookPort,
+        metricsPort,
+        healthPort,
+        leaderElect: true,
+        validatingWebhookConfiguration: 'llmobs',
+        processorImage: 'llmobs/processor:test',
+      }),
+      healthPort,
     });
-    await proc.waitUntil(() => httpOk(`http://127.0.0.1:${health}/readyz`), 'operator /readyz', 60_000);
-    return proc;
   };
 
   const resource = async (name: string): Promise<Resource> =>
@@ -65,7 +57,7 @@ describe('the operator process against a real control plane', () => {
 
   before(async () => {
     [cp, llm, jaeger] = await Promise.all([
-      startControlPlane({ scheduler: true, controllerManager: true, crds }),
+      startLlmobsControlPlane({ scheduler: true, controllerManager: true }),
       startMockLlm(),
       startJaeger(),
     ]);
@@ -89,31 +81,7 @@ describe('the operator process against a real control plane', () => {
           exporters: { allowedEndpoints: ['http://tempo.observability:*'] },
         },
       },
-      // What the chart installs; the operator keeps its caBundle current.
-      {
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind: 'ValidatingWebhookConfiguration',
-        metadata: { name: 'llmobs' },
-        webhooks: [
-          {
-            name: 'validate.llmobservabilities.llmobs.dev',
-            admissionReviewVersions: ['v1'],
-            sideEffects: 'None',
-            failurePolicy: 'Fail',
-            clientConfig: {
-              url: `https://127.0.0.1:${ports[0]}/validate-llmobs-dev-v1alpha1-llmobservability`,
-            },
-            rules: [
-              {
-                apiGroups: ['llmobs.dev'],
-                apiVersions: ['v1alpha1'],
-                operations: ['CREATE', 'UPDATE'],
-                resources: ['llmobservabilities'],
-              },
-            ],
-          },
-        ],
-      },
+      validatingWebhookAt(ports[0] as number),
     ]);
     operator = await startOperator();
   });

@@ -9,14 +9,13 @@ import { connect as tlsConnect } from 'node:tls';
 import * as yaml from 'js-yaml';
 import { GENAI_METRICS_PORT_NAME, gatewayLabels } from '../../operator/src/manifests/gateway.ts';
 import { PROCESSOR_PORTS } from '../../operator/src/manifests/processor-config.ts';
-import { repoRoot } from '../harness/cache.ts';
+import { serviceAccountToken, startChartOperator } from '../harness/chart-operator.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { helm } from '../harness/helm.ts';
 import { type KubeObject, kubeApply, kubeRequest } from '../harness/kube-apply.ts';
 import { type Kwok, startKwok } from '../harness/kwok.ts';
 import { type CertificateAuthority, type CertKeyPair, createCA, issueCert } from '../harness/pki.ts';
-import { freePorts } from '../harness/ports.ts';
-import { httpOk, ManagedProcess } from '../harness/process.ts';
+import type { ManagedProcess } from '../harness/process.ts';
 import {
   chartCrdsDir,
   chartDir,
@@ -1538,75 +1537,17 @@ describe('webhook TLS from the user’s own Secret (webhook.tls.mode: secret), w
 
     // As test/harness/demo/cluster.ts does: the operator runs here as the chart's ServiceAccount, with the
     // chart's flags, and the chart's webhook configurations call it by URL (their caBundle left as rendered).
-    const [port, metricsPort, healthPort] = (await freePorts(3)) as [number, number, number];
-    webhookPort = port;
-    const url = `https://127.0.0.1:${port}`;
-    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
-      const path = `/apis/admissionregistration.k8s.io/v1/${kind}/${RELEASE}`;
-      const cfg = await get<WebhookConfiguration>(cp, path);
-      const ops = cfg.webhooks.flatMap((w, i) => [
-        { op: 'remove', path: `/webhooks/${i}/clientConfig/service` },
-        { op: 'add', path: `/webhooks/${i}/clientConfig/url`, value: `${url}${w.clientConfig.service.path}` },
-      ]);
-      const res = await kubeRequest(cp, 'PATCH', path, JSON.stringify(ops), 'application/json-patch+json');
-      assert.equal(res.status, 200, res.body);
-    }
-    const token = await kubeRequest(
+    const started = await startChartOperator({
       cp,
-      'POST',
-      `/api/v1/namespaces/${NS}/serviceaccounts/${RELEASE}-operator/token`,
-      JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} }),
-    );
-    assert.equal(token.status, 201, token.body);
-    const operatorKubeconfig = join(work, 'operator.kubeconfig');
-    writeFileSync(
-      operatorKubeconfig,
-      yaml.dump({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'test',
-            cluster: {
-              server: cp.server,
-              'certificate-authority-data': Buffer.from(cp.caPem).toString('base64'),
-            },
-          },
-        ],
-        users: [
-          {
-            name: 'operator',
-            user: { token: (JSON.parse(token.body) as { status: { token: string } }).status.token },
-          },
-        ],
-        contexts: [{ name: 'operator', context: { cluster: 'test', user: 'operator' } }],
-        'current-context': 'operator',
-      }),
-    );
-    const local: Record<string, string> = {
-      kubeconfig: operatorKubeconfig,
-      'webhook-cert-dir': certDir,
-      'webhook-url': url,
-      'webhook-port': String(port),
-      'metrics-bind-address': `127.0.0.1:${metricsPort}`,
-      'health-probe-bind-address': `127.0.0.1:${healthPort}`,
-    };
-    const args = [
-      ...(container?.args ?? []).filter((a) => !Object.keys(local).some((k) => a.startsWith(`--${k}=`))),
-      ...Object.entries(local).map(([k, v]) => `--${k}=${v}`),
-    ];
-    operator = ManagedProcess.start({
-      name: 'llmobs-operator',
-      logDir: work,
-      command: process.execPath,
-      args: [join(repoRoot, 'operator', 'src', 'main.ts'), ...args],
-      env: { ...process.env, POD_NAMESPACE: NS, POD_NAME: `${RELEASE}-operator-local` },
+      release: RELEASE,
+      namespace: NS,
+      chartArgs: container?.args ?? [],
+      token: await serviceAccountToken(cp, NS, `${RELEASE}-operator`),
+      dir: work,
+      flags: { 'webhook-cert-dir': certDir },
     });
-    await operator.waitUntil(
-      () => httpOk(`http://127.0.0.1:${healthPort}/readyz`),
-      'operator /readyz',
-      60_000,
-    );
+    operator = started.process;
+    webhookPort = started.webhookPort;
 
     assert.equal(await servedFingerprint(), new X509Certificate(served.certPem).fingerprint256);
     // An LLMObservability outside the excluded namespaces goes through the validating webhook (Fail): the
@@ -1617,7 +1558,7 @@ describe('webhook TLS from the user’s own Secret (webhook.tls.mode: secret), w
       '/apis/llmobs.dev/v1alpha1/namespaces/default/llmobservabilities',
       llmobs('through-the-webhook'),
     );
-    assert.equal(created.status, 201, `${created.body}\n${operator.tail()}`);
+    assert.equal(created.status, 201, `${created.body}\n${started.process.tail()}`);
 
     // The operator wrote nothing of its own: no Secret, and the chart's caBundle untouched by any manager of it.
     assert.equal((await getJson(cp, `/api/v1/namespaces/${NS}/secrets/${RELEASE}-webhook-tls`)).status, 404);

@@ -3,8 +3,8 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import * as yaml from 'js-yaml';
 import { kubeApply, kubeRequest } from './kube-apply.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
 import { createCA, createKeyPair, issueCert } from './pki.ts';
 import { freePorts } from './ports.ts';
 import { httpOk, ManagedProcess } from './process.ts';
@@ -75,33 +75,18 @@ async function writePki(dir: string, apiPort: number): Promise<Files> {
   };
   for (const [name, pem] of Object.entries(files)) writeFileSync(join(pki, name), pem, { mode: 0o600 });
 
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    yaml.dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'llmobs-test',
-          cluster: {
-            server: `https://127.0.0.1:${apiPort}`,
-            'certificate-authority-data': b64(servingCa.certPem),
-          },
-        },
-      ],
-      users: [
-        {
-          name: 'admin',
-          user: { 'client-certificate-data': b64(admin.certPem), 'client-key-data': b64(admin.keyPem) },
-        },
-      ],
-      contexts: [{ name: 'llmobs-test', context: { cluster: 'llmobs-test', user: 'admin' } }],
-      'current-context': 'llmobs-test',
-    }),
-    { mode: 0o600 },
-  );
+  writeKubeconfig(kubeconfig, {
+    server: `https://127.0.0.1:${apiPort}`,
+    caPem: servingCa.certPem,
+    cluster: 'llmobs-test',
+    user: 'admin',
+    context: 'llmobs-test',
+    credentials: {
+      'client-certificate-data': Buffer.from(admin.certPem).toString('base64'),
+      'client-key-data': Buffer.from(admin.keyPem).toString('base64'),
+    },
+  });
   return { dir, pki, kubeconfig, admin, caPem: servingCa.certPem };
 }
 

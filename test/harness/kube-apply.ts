@@ -28,6 +28,34 @@ export function kubeRequest(
   contentType = 'application/json',
   headers: Readonly<Record<string, string>> = {},
 ): Promise<RawResponse> {
+  return send(cp, { cert: cp.admin.certPem, key: cp.admin.keyPem }, method, path, body, contentType, headers);
+}
+
+/** One request authenticated by a bearer token alone (a ServiceAccount's), with no client certificate. */
+export function kubeRequestWithToken(
+  cp: ControlPlane,
+  token: string,
+  method: string,
+  path: string,
+  o: {
+    readonly body?: string;
+    readonly contentType?: string;
+    readonly headers?: Readonly<Record<string, string>>;
+  } = {},
+): Promise<RawResponse> {
+  const headers = { authorization: `Bearer ${token}`, ...o.headers };
+  return send(cp, {}, method, path, o.body, o.contentType ?? 'application/json', headers);
+}
+
+function send(
+  cp: ControlPlane,
+  clientCert: { readonly cert?: string; readonly key?: string },
+  method: string,
+  path: string,
+  body: string | undefined,
+  contentType: string,
+  headers: Readonly<Record<string, string>>,
+): Promise<RawResponse> {
   const url = new URL(path, cp.server);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -37,8 +65,7 @@ export function kubeRequest(
         path: url.pathname + url.search,
         method,
         ca: cp.caPem,
-        cert: cp.admin.certPem,
-        key: cp.admin.keyPem,
+        ...clientCert,
         headers: body === undefined ? { ...headers } : { ...headers, 'content-type': contentType },
       },
       (res) => {

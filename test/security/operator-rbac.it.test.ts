@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as yaml from 'js-yaml';
 import { chartDir, ciValuesFiles } from '../chart/chart.ts';
-import { repoRoot } from '../harness/cache.ts';
+import { serviceAccountToken, startChartOperator } from '../harness/chart-operator.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../harness/eventually.ts';
 import { helm } from '../harness/helm.ts';
-import { kubeApply, kubeRequest, type RawResponse } from '../harness/kube-apply.ts';
-import { freePorts } from '../harness/ports.ts';
-import { httpOk, ManagedProcess } from '../harness/process.ts';
+import { kubeApply, kubeRequest, kubeRequestWithToken, type RawResponse } from '../harness/kube-apply.ts';
+import type { ManagedProcess } from '../harness/process.ts';
 
 const RELEASE = 'llmobs';
 const NS = 'llmobs-system';
@@ -29,34 +27,9 @@ interface Condition {
 
 /** One request authenticated by the operator ServiceAccount's bound token (no client certificate). */
 function asOperator(cp: ControlPlane, token: string, method: string, path: string, body?: unknown) {
-  const url = new URL(path, cp.server);
-  return new Promise<RawResponse>((resolve, reject) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname + url.search,
-        method,
-        ca: cp.caPem,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined
-            ? {}
-            : {
-                'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
-              }),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
+  return kubeRequestWithToken(cp, token, method, path, {
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    contentType: method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
   });
 }
 
@@ -87,15 +60,7 @@ describe('the operator runs on the chart’s RBAC and can do nothing more', () =
     await helm(['install', RELEASE, chartDir, '--namespace', NS, '--create-namespace', '--wait=false'], {
       kubeconfig: cp.kubeconfigPath,
     });
-    const review = (await must(
-      admin(cp, 'POST', `/api/v1/namespaces/${NS}/serviceaccounts/${SA}/token`, {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: {},
-      }),
-      'token request',
-    )) as { status: { token: string } };
-    token = review.status.token;
+    token = await serviceAccountToken(cp, NS, SA);
 
     // An application namespace with the Secret its exporter header comes from, and a workload to restart.
     await kubeApply(cp, [
@@ -127,65 +92,16 @@ describe('the operator runs on the chart’s RBAC and can do nothing more', () =
       'operator Deployment',
     )) as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
     const chartArgs = dep.spec.template.spec.containers[0]?.args ?? [];
-    const [port, metricsPort, healthPort] = (await freePorts(3)) as [number, number, number];
-    const url = `https://127.0.0.1:${port}`;
-    for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
-      const path = `/apis/admissionregistration.k8s.io/v1/${kind}/${RELEASE}`;
-      const cfg = (await must(admin(cp, 'GET', path), kind)) as {
-        webhooks: { clientConfig: { service: { path: string } } }[];
-      };
-      const ops = cfg.webhooks.flatMap((w, i) => [
-        { op: 'remove', path: `/webhooks/${i}/clientConfig/service` },
-        { op: 'add', path: `/webhooks/${i}/clientConfig/url`, value: `${url}${w.clientConfig.service.path}` },
-      ]);
-      const res = await kubeRequest(cp, 'PATCH', path, JSON.stringify(ops), 'application/json-patch+json');
-      assert.equal(res.status, 200, res.body);
-    }
-    const kubeconfig = join(work, 'operator.kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      yaml.dump({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'test',
-            cluster: {
-              server: cp.server,
-              'certificate-authority-data': Buffer.from(cp.caPem).toString('base64'),
-            },
-          },
-        ],
-        users: [{ name: 'operator', user: { token } }],
-        contexts: [{ name: 'operator', context: { cluster: 'test', user: 'operator' } }],
-        'current-context': 'operator',
-      }),
-      { mode: 0o600 },
-    );
-    const local: Record<string, string> = {
-      kubeconfig,
-      'webhook-url': url,
-      'webhook-port': String(port),
-      'metrics-bind-address': `127.0.0.1:${metricsPort}`,
-      'health-probe-bind-address': `127.0.0.1:${healthPort}`,
-      'log-level': 'debug',
-    };
-    const args = [
-      ...chartArgs.filter((a) => !Object.keys(local).some((k) => a.startsWith(`--${k}=`))),
-      ...Object.entries(local).map(([k, v]) => `--${k}=${v}`),
-    ];
-    operator = ManagedProcess.start({
-      name: 'llmobs-operator',
-      logDir: work,
-      command: process.execPath,
-      args: [join(repoRoot, 'operator', 'src', 'main.ts'), ...args],
-      env: { ...process.env, POD_NAMESPACE: NS, POD_NAME: `${RELEASE}-operator-local` },
-    });
-    await operator.waitUntil(
-      () => httpOk(`http://127.0.0.1:${healthPort}/readyz`),
-      'operator /readyz (informers synced as the ServiceAccount)',
-      60_000,
-    );
+    ({ process: operator } = await startChartOperator({
+      cp,
+      release: RELEASE,
+      namespace: NS,
+      chartArgs,
+      token,
+      dir: work,
+      flags: { 'log-level': 'debug' },
+      what: 'operator /readyz (informers synced as the ServiceAccount)',
+    }));
   });
 
   after(async () => {
@@ -377,24 +293,11 @@ describe('the operator runs on the chart’s RBAC and can do nothing more', () =
     }
     assert.deepEqual(wrong, []);
     // Impersonation is a verb too: the ServiceAccount cannot borrow anyone's rights.
-    const url = new URL('/api/v1/namespaces', cp.server);
-    const r = await new Promise<number>((resolve, reject) => {
-      const req = request(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          ca: cp.caPem,
-          headers: { authorization: `Bearer ${token}`, 'impersonate-user': 'admin' },
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
+    const r = (
+      await kubeRequestWithToken(cp, token, 'GET', '/api/v1/namespaces', {
+        headers: { 'impersonate-user': 'admin' },
+      })
+    ).status;
     assert.equal(r, 403);
   });
 });

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as yaml from 'js-yaml';
-import { type ControlPlane, startControlPlane } from '../../../test/harness/control-plane.ts';
+import type { ControlPlane } from '../../../test/harness/control-plane.ts';
 import { type KubeObject, kubeApply } from '../../../test/harness/kube-apply.ts';
+import { startLlmobsControlPlane } from '../../../test/harness/operator.ts';
 import type { Preview } from './preview.ts';
 
-const root = join(import.meta.dirname, '..', '..', '..');
 const cli = join(import.meta.dirname, 'preview.ts');
 
 const OBJECTS: KubeObject[] = [
@@ -65,12 +65,7 @@ describe('llmobs preview --kubeconfig against a real apiserver', () => {
   let dir: string;
 
   before(async () => {
-    cp = await startControlPlane({
-      crds: [
-        join(root, 'crds', 'llmobs.dev_llmobservabilities.yaml'),
-        join(root, 'crds', 'llmobs.dev_llmobservabilitypolicies.yaml'),
-      ],
-    });
+    cp = await startLlmobsControlPlane();
     await kubeApply(cp, OBJECTS);
     dir = mkdtempSync(join(tmpdir(), 'llmobs-preview-it-'));
     writeFileSync(join(dir, 'deployment.yaml'), DEPLOYMENT);

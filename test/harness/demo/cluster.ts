@@ -2,17 +2,17 @@
 // it with helm, and the real operator process running on this machine in place of the chart's pod (which
 // kwok only pretends to run), as the chart's ServiceAccount, with the chart's own flags, serving the
 // chart's webhook configurations by URL.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, type V1Container } from '@kubernetes/client-node';
-import * as yaml from 'js-yaml';
 import { repoRoot } from '../cache.ts';
+import { pointWebhooksAt, serviceAccountToken, withFlags } from '../chart-operator.ts';
 import { type ControlPlane, startControlPlane } from '../control-plane.ts';
 import { helm } from '../helm.ts';
-import { kubeRequest } from '../kube-apply.ts';
+import { writeKubeconfig } from '../kubeconfig.ts';
 import { type Kwok, startKwok } from '../kwok.ts';
+import { startOperator } from '../operator.ts';
 import { freePorts } from '../ports.ts';
-import { httpOk, ManagedProcess } from '../process.ts';
+import type { ManagedProcess } from '../process.ts';
 
 export const RELEASE = 'llmobs';
 export const RELEASE_NAMESPACE = 'llmobs-system';
@@ -36,48 +36,6 @@ function flag(args: readonly string[], name: string): string | undefined {
   return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
-/** The chart's args with each `--name=…` in `set` replaced (or added), in the chart's order. */
-function withFlags(args: readonly string[], set: Readonly<Record<string, string>>): string[] {
-  const out = args.filter((a) => !Object.keys(set).some((k) => a.startsWith(`--${k}=`)));
-  for (const [k, v] of Object.entries(set)) out.push(`--${k}=${v}`);
-  return out;
-}
-
-async function request(cp: ControlPlane, method: string, path: string, body?: unknown, type?: string) {
-  const res = await kubeRequest(
-    cp,
-    method,
-    path,
-    body === undefined ? undefined : JSON.stringify(body),
-    type,
-  );
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
-  return JSON.parse(res.body) as unknown;
-}
-
-interface WebhookConfiguration {
-  readonly webhooks?: readonly { clientConfig: { service?: { path?: string }; url?: string } }[];
-}
-
-/**
- * Points every webhook of one of the chart's configurations at `baseUrl` + the path its Service reference
- * had: what `kubectl patch` would do to run the operator out of cluster. The chart leaves caBundle to the
- * operator, which sets it once it has its certificate.
- */
-async function pointAt(cp: ControlPlane, kind: string, name: string, baseUrl: string): Promise<void> {
-  const path = `/apis/admissionregistration.k8s.io/v1/${kind}/${name}`;
-  const cfg = (await request(cp, 'GET', path)) as WebhookConfiguration;
-  const ops = (cfg.webhooks ?? []).flatMap((w, i) => [
-    { op: 'remove', path: `/webhooks/${i}/clientConfig/service` },
-    {
-      op: 'add',
-      path: `/webhooks/${i}/clientConfig/url`,
-      value: `${baseUrl}${w.clientConfig.service?.path ?? ''}`,
-    },
-  ]);
-  await request(cp, 'PATCH', `${path}?fieldManager=llmobs-demo`, ops, 'application/json-patch+json');
-}
-
 /** A kubeconfig that authenticates as `namespace/serviceAccount` with a fresh bound token. */
 async function serviceAccountKubeconfig(
   cp: ControlPlane,
@@ -85,33 +43,16 @@ async function serviceAccountKubeconfig(
   serviceAccount: string,
   file: string,
 ): Promise<void> {
-  const review = (await request(
-    cp,
-    'POST',
-    `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
-    { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 86_400 } },
-  )) as { status: { token: string } };
-  const user = `system:serviceaccount:${namespace}:${serviceAccount}`;
-  writeFileSync(
-    file,
-    yaml.dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'demo',
-          cluster: {
-            server: cp.server,
-            'certificate-authority-data': Buffer.from(cp.caPem).toString('base64'),
-          },
-        },
-      ],
-      users: [{ name: user, user: { token: review.status.token } }],
-      contexts: [{ name: 'operator', context: { cluster: 'demo', user, namespace } }],
-      'current-context': 'operator',
-    }),
-    { mode: 0o600 },
-  );
+  const token = await serviceAccountToken(cp, namespace, serviceAccount, { expirationSeconds: 86_400 });
+  writeKubeconfig(file, {
+    server: cp.server,
+    caPem: cp.caPem,
+    cluster: 'demo',
+    user: `system:serviceaccount:${namespace}:${serviceAccount}`,
+    context: 'operator',
+    namespace,
+    credentials: { token },
+  });
 }
 
 /** Control plane + kwok, `helm install` of the chart, and the operator running locally against it. */
@@ -168,8 +109,10 @@ export async function startCluster(say: (line: string) => void): Promise<DemoClu
     const webhookUrl = `https://127.0.0.1:${webhookPort}`;
     const mutating = flag(chartArgs, 'mutating-webhook-configuration');
     const validating = flag(chartArgs, 'validating-webhook-configuration');
-    if (mutating) await pointAt(cp, 'mutatingwebhookconfigurations', mutating, webhookUrl);
-    if (validating) await pointAt(cp, 'validatingwebhookconfigurations', validating, webhookUrl);
+    if (mutating)
+      await pointWebhooksAt(cp, 'mutatingwebhookconfigurations', mutating, webhookUrl, 'llmobs-demo');
+    if (validating)
+      await pointWebhooksAt(cp, 'validatingwebhookconfigurations', validating, webhookUrl, 'llmobs-demo');
 
     const operatorKubeconfig = join(cp.dir, 'operator.kubeconfig');
     await serviceAccountKubeconfig(cp, RELEASE_NAMESPACE, serviceAccount, operatorKubeconfig);
@@ -180,18 +123,12 @@ export async function startCluster(say: (line: string) => void): Promise<DemoClu
       'metrics-bind-address': `127.0.0.1:${metricsPort}`,
       'health-probe-bind-address': `127.0.0.1:${healthPort}`,
     });
-    operator = ManagedProcess.start({
-      name: 'llmobs-operator',
+    operator = await startOperator({
       logDir: cp.dir,
-      command: process.execPath,
-      args: [join(repoRoot, 'operator', 'src', 'main.ts'), ...args],
+      flags: args,
+      healthPort,
       env: { ...process.env, POD_NAMESPACE: RELEASE_NAMESPACE, POD_NAME: `${RELEASE}-operator-local` },
     });
-    await operator.waitUntil(
-      () => httpOk(`http://127.0.0.1:${healthPort}/readyz`),
-      'operator /readyz',
-      60_000,
-    );
     say(
       `  llmobs operator (local)      node operator/src/main.ts as ${RELEASE_NAMESPACE}/${serviceAccount}, ` +
         `webhooks ${mutating ?? '-'} + ${validating ?? '-'} → ${webhookUrl}`,
