@@ -34,17 +34,21 @@ export function uninstrumentedPodView(pod: V1Pod): V1Pod | undefined {
     const v = annotations[k];
     if (v !== undefined) kept[k] = v;
   }
+  return { ...identity(pod), metadata: { ...identityMetadata(m), annotations: kept } };
+}
+
+/** What every cached view keeps: the kind, and (identityMetadata) name, namespace, uid, resourceVersion, labels. */
+function identity(pod: V1Pod): Pick<V1Pod, 'apiVersion' | 'kind'> {
+  return { apiVersion: pod.apiVersion ?? 'v1', kind: pod.kind ?? 'Pod' };
+}
+
+function identityMetadata(m: V1Pod['metadata']): NonNullable<V1Pod['metadata']> {
   return {
-    apiVersion: pod.apiVersion ?? 'v1',
-    kind: pod.kind ?? 'Pod',
-    metadata: {
-      ...(m?.name !== undefined ? { name: m.name } : {}),
-      ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
-      ...(m?.uid !== undefined ? { uid: m.uid } : {}),
-      ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
-      ...(m?.labels !== undefined ? { labels: m.labels } : {}),
-      annotations: kept,
-    },
+    ...(m?.name !== undefined ? { name: m.name } : {}),
+    ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
+    ...(m?.uid !== undefined ? { uid: m.uid } : {}),
+    ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+    ...(m?.labels !== undefined ? { labels: m.labels } : {}),
   };
 }
 
@@ -86,15 +90,10 @@ export function instrumentedPodView(pod: V1Pod): V1Pod | undefined {
   const annotations = m?.annotations ?? {};
   if (annotations[ANNOTATION.appliedBy] === undefined) return undefined;
   return {
-    apiVersion: pod.apiVersion ?? 'v1',
-    kind: pod.kind ?? 'Pod',
+    ...identity(pod),
     metadata: {
-      ...(m?.name !== undefined ? { name: m.name } : {}),
-      ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
-      ...(m?.uid !== undefined ? { uid: m.uid } : {}),
-      ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+      ...identityMetadata(m),
       ...(m?.creationTimestamp !== undefined ? { creationTimestamp: m.creationTimestamp } : {}),
-      ...(m?.labels !== undefined ? { labels: m.labels } : {}),
       annotations: Object.fromEntries(Object.entries(annotations).filter(([k]) => k.startsWith(PREFIX))),
       ...(m?.ownerReferences !== undefined
         ? {
