@@ -4,7 +4,7 @@ import { decodeRequest, encodeRequest } from '../../otlp/codec.ts';
 import { idToHex } from '../../otlp/ids.ts';
 import type { Span, TracesRequest } from '../../otlp/model.ts';
 import { traces } from '../../testing/genai-spans.ts';
-import { detachSpan } from './detach.ts';
+import { detachResource, detachSpan } from './detach.ts';
 import { harness, ids, spansOf } from './testkit.ts';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -125,6 +125,20 @@ describe('llm_sampling: nothing it holds points into a received request body', (
     ] as const)
       for (const x of typedArrays(req))
         if (x.view.length > 0) assert.notEqual(x.view.buffer, body.buffer, x.path);
+  });
+
+  it('changes nothing a re-encoded span says: strings stay strings, roots stay roots', () => {
+    const { data } = received(richRequest(['1'.repeat(32)]));
+    const rs = data.resourceSpans[0];
+    assert.ok(rs);
+    rs.resource?.attributes.push({ key: 'resource.marker', value: { stringValue: 'm-1' } });
+    const before = encodeRequest('traces', data, 'protobuf');
+    const again = decodeRequest('traces', before, 'protobuf') as TracesRequest;
+    detachResource(again.resourceSpans[0]?.resource);
+    for (const s of spansOf([again])) detachSpan(s, undefined);
+    // Byte for byte: detaching only swaps views for copies, it adds no field (an inherited empty
+    // default made own would be encoded, and for AnyValue decoded back as the value).
+    assert.deepEqual(Buffer.from(encodeRequest('traces', again, 'protobuf')), Buffer.from(before));
   });
 
   it('shares one copy of the trace id among the spans of a trace', () => {

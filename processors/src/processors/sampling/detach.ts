@@ -13,6 +13,17 @@ function own(v: Uint8Array): Uint8Array {
   return v.length === 0 ? v : new Uint8Array(v);
 }
 
+/**
+ * Replaces field `f` of `m` with a copy that owns its bytes — only when `m` has a non-empty value of its
+ * own there: decoded messages inherit empty defaults from their prototype, and assigning one back would
+ * make it an own field that protobufjs then encodes (for AnyValue, a second oneof member that wins over
+ * the real one when decoded again, turning a string attribute into empty bytes).
+ */
+function ownField<K extends string>(m: { [k in K]?: Uint8Array | null }, f: K): void {
+  const v = m[f];
+  if (v && v.length > 0 && Object.hasOwn(m, f)) m[f] = own(v);
+}
+
 interface WithUnknowns {
   $unknowns?: Uint8Array[];
 }
@@ -26,7 +37,7 @@ function detachValue(v: AnyValue | null | undefined): void {
   if (!v) return;
   detachUnknowns(v);
   // Not else-if: a decoded value can carry an empty default for the members it does not use.
-  if (v.bytesValue) v.bytesValue = own(v.bytesValue);
+  ownField(v, 'bytesValue');
   if (v.arrayValue) for (const x of v.arrayValue.values) detachValue(x);
   if (v.kvlistValue) detachAttributes(v.kvlistValue.values);
 }
@@ -37,7 +48,8 @@ export function detachAttributes(kvs: readonly KeyValue[]): void {
     const v = kv.value;
     // Only a bytes value, an array, a map or an unknown field can point into the body: strings and
     // numbers are decoded into values of their own.
-    if (v && (v.bytesValue || v.arrayValue || v.kvlistValue || (v as WithUnknowns).$unknowns)) detachValue(v);
+    if (v && (v.bytesValue?.length || v.arrayValue || v.kvlistValue || (v as WithUnknowns).$unknowns))
+      detachValue(v);
   }
 }
 
@@ -51,14 +63,14 @@ export function detachResource(r: Resource | null | undefined): void {
  */
 export function detachSpan(s: Span, traceId: Uint8Array | undefined): void {
   if (traceId) s.traceId = traceId;
-  else if (s.traceId) s.traceId = own(s.traceId);
-  if (s.spanId) s.spanId = own(s.spanId);
-  if (s.parentSpanId) s.parentSpanId = own(s.parentSpanId);
+  else ownField(s, 'traceId');
+  ownField(s, 'spanId');
+  ownField(s, 'parentSpanId');
   detachAttributes(s.attributes);
   for (const e of s.events) detachAttributes(e.attributes);
   for (const l of s.links) {
-    if (l.traceId) l.traceId = own(l.traceId);
-    if (l.spanId) l.spanId = own(l.spanId);
+    ownField(l, 'traceId');
+    ownField(l, 'spanId');
     detachAttributes(l.attributes);
   }
 }
