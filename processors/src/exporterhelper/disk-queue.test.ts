@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import {
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -129,4 +131,34 @@ test('one request pinned while many pass does not grow the disk past twice the c
     [[3, 7, 10_000]],
     'the pinned request survives being moved',
   );
+});
+
+test('a write that fails (disk full) refuses that request only: the segment is sealed, later requests go to a new file, nothing accepted is lost', {
+  skip: !existsSync('/dev/full') && 'needs /dev/full',
+}, () => {
+  const dir = fresh();
+  const { queue } = open(dir, 1 << 20);
+  // Segments roll at 128 KiB here (capacity / 8): each 140 KB body fills one.
+  const big = (tag: number) => body(tag, 140_000);
+  const first = queue.append(big(1), 1);
+  const [seg0] = segments(dir);
+  assert.ok(seg0);
+  // The next segment the queue opens is /dev/full, where every write fails with ENOSPC.
+  const next = join(dir, seg0.replace(/-0{8}\.seg$/, '-00000001.seg'));
+  symlinkSync('/dev/full', next);
+  assert.throws(() => queue.append(big(2), 2), /ENOSPC|EINVAL/);
+  const third = queue.append(big(3), 3);
+  assert.ok(third > first);
+  queue.close();
+  rmSync(next, { force: true });
+  const again = open(dir);
+  assert.deepEqual(
+    again.recovery.items.map((r) => [r.items, r.body[0], r.body.length]),
+    [
+      [1, 1, 140_000],
+      [3, 3, 140_000],
+    ],
+  );
+  assert.equal(again.recovery.corruptRecords, 0);
+  again.queue.close();
 });

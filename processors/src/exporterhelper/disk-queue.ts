@@ -54,7 +54,7 @@ interface Segment {
   readonly fd: number;
   bytes: number;
   live: number;
-  /** No more appends: full, or a write to it failed part-way (its torn end is ignored on replay). */
+  /** No more appends: a write (or the sync of the new file) failed; a torn end is ignored on replay. */
   sealed: boolean;
 }
 
@@ -232,7 +232,13 @@ export class DiskQueue {
     const segment = { name, fd: openSync(join(this.#dir, name), 'a'), bytes: 0, live: 0, sealed: false };
     this.#segments.push(segment);
     // The new file's directory entry must be durable too, or a crash can forget the whole segment.
-    if (this.#fsync) this.#sync(true);
+    try {
+      if (this.#fsync) this.#sync(true);
+    } catch (err) {
+      // A file that cannot be synced takes no record: the next append tries a fresh one.
+      segment.sealed = true;
+      throw err;
+    }
     this.#deleteAcknowledged();
     return segment;
   }
@@ -251,7 +257,9 @@ export class DiskQueue {
   }
 
   #sync(directory = false): void {
-    for (const s of this.#segments) fdatasyncSync(s.fd);
+    // A sealed file failed a write or a sync: what it holds was synced record by record before that, and
+    // syncing it again would only fail again.
+    for (const s of this.#segments) if (!s.sealed) fdatasyncSync(s.fd);
     if (!directory) return;
     const fd = openSync(this.#dir, 'r');
     try {
