@@ -30,6 +30,7 @@ import {
   type RedactionRound,
   type RedactionRun,
   type RoundResult,
+  type RunHeader,
   renderRedaction,
   renderResults,
   type SampleCounts,
@@ -665,6 +666,15 @@ function gitCommit(): string {
   }
 }
 
+/** The versions a report names: Node, the reference Collector as built, the working tree's commit. */
+function runVersions(collector: string): RunHeader['versions'] {
+  return {
+    node: process.version,
+    collector: `${collector} (built with ocb from test/harness/tools/otelcol-builder.yaml; OTELCOL_VERSION=${versions().OTELCOL_VERSION})`,
+    llmobs: gitCommit(),
+  };
+}
+
 async function main(): Promise<number> {
   if (process.platform !== 'linux') throw new Error('the benchmark reads /proc and needs Linux');
   const started = new Date();
@@ -857,14 +867,10 @@ async function main(): Promise<number> {
       const latency = redactionLatency(targetCpus);
       redaction = {
         date: new Date(t0),
-        durationSeconds: 0,
+        durationSeconds: (Date.now() - t0) / 1000,
         machine: { ...machine(), nproc: cpus },
         placement,
-        versions: {
-          node: process.version,
-          collector: `${collector} (built with ocb from test/harness/tools/otelcol-builder.yaml; OTELCOL_VERSION=${versions().OTELCOL_VERSION})`,
-          llmobs: gitCommit(),
-        },
+        versions: runVersions(collector),
         options: {
           rounds: opts.redactionRounds,
           warmupSeconds: opts.redactionWarmupMs / 1000,
@@ -881,7 +887,6 @@ async function main(): Promise<number> {
         latency,
         latencyCpus: targetCpus,
       };
-      redaction = { ...redaction, durationSeconds: (Date.now() - t0) / 1000 };
       if (latency?.plantedLeft) log(`redaction latency: ${latency.plantedLeft} planted values left`);
     }
     let profile: ProfileSummary | undefined;
@@ -900,11 +905,7 @@ async function main(): Promise<number> {
       durationSeconds: (Date.now() - started.getTime()) / 1000,
       machine: { ...m, nproc: cpus },
       placement,
-      versions: {
-        node: process.version,
-        collector: `${collector} (built with ocb from test/harness/tools/otelcol-builder.yaml; OTELCOL_VERSION=${versions().OTELCOL_VERSION})`,
-        llmobs: gitCommit(),
-      },
+      versions: runVersions(collector),
       options: {
         rounds: opts.rounds,
         warmupSeconds: opts.warmupMs / 1000,

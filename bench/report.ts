@@ -114,12 +114,16 @@ export interface StormResult {
   readonly problems: readonly string[];
 }
 
-export interface BenchRun {
+/** When, where and with what a run of the benchmark measured: the head of every report. */
+export interface RunHeader {
   readonly date: Date;
   readonly durationSeconds: number;
   readonly machine: Machine & { readonly nproc: number };
   readonly placement: { harness: string; load: string; sink: string; target: string };
   readonly versions: { node: string; collector: string; llmobs: string };
+}
+
+export interface BenchRun extends RunHeader {
   readonly options: {
     rounds: number;
     warmupSeconds: number;
@@ -708,12 +712,7 @@ export interface RedactionRound {
   readonly problems: readonly string[];
 }
 
-export interface RedactionRun {
-  readonly date: Date;
-  readonly durationSeconds: number;
-  readonly machine: Machine & { readonly nproc: number };
-  readonly placement: { harness: string; load: string; sink: string; target: string };
-  readonly versions: { node: string; collector: string; llmobs: string };
+export interface RedactionRun extends RunHeader {
   readonly options: {
     rounds: number;
     warmupSeconds: number;

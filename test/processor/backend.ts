@@ -15,6 +15,7 @@ import {
 import protobuf from 'protobufjs';
 import { countSpans } from '../../bench/otlp-wire.ts';
 import { decodeRequest, encodeResponse, encodeStatus } from '../../processors/src/otlp/codec.ts';
+import { otlpGrpcService } from '../../processors/src/receivers/otlp/grpc.ts';
 import { type CollectorOptions, startCollector } from '../harness/collector.ts';
 import { OtlpJsonLinesReader, type ReceivedSpan } from '../harness/otlp-file.ts';
 import { httpOk, ManagedProcess } from '../harness/process.ts';
@@ -253,52 +254,38 @@ export async function startFaultBackend(opts: FaultBackendOptions = {}): Promise
   const httpPort = (http.address() as AddressInfo).port;
 
   const grpc = new Server();
-  const identity = (b: Buffer) => b;
-  grpc.addService(
-    {
-      Export: {
-        path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: identity,
-        requestDeserialize: identity,
-        responseSerialize: identity,
-        responseDeserialize: identity,
-      },
-    },
-    {
-      Export: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => {
-        if (down) {
-          done({ code: status.UNAVAILABLE, details: 'backend paused' });
-          return;
+  grpc.addService(otlpGrpcService('traces'), {
+    Export: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => {
+      if (down) {
+        done({ code: status.UNAVAILABLE, details: 'backend paused' });
+        return;
+      }
+      const { fault } = receive('grpc', call.request);
+      const ok = (partial?: { rejected: number; errorMessage: string }) =>
+        done(null, Buffer.from(encodeResponse('traces', 'protobuf', partial)));
+      switch (fault.kind) {
+        case 'ok':
+          ok();
+          break;
+        case 'slow':
+          setTimeout(() => ok(), fault.delayMs);
+          break;
+        case 'partial':
+          ok({ rejected: fault.rejected, errorMessage: fault.message });
+          break;
+        case 'error': {
+          const details = `scripted gRPC code ${fault.grpc}`;
+          const metadata = new Metadata();
+          if (fault.retryAfterS !== undefined)
+            metadata.set(
+              'grpc-status-details-bin',
+              statusWithRetryInfo(fault.grpc, details, fault.retryAfterS),
+            );
+          done({ code: fault.grpc, details, metadata });
         }
-        const { fault } = receive('grpc', call.request);
-        const ok = (partial?: { rejected: number; errorMessage: string }) =>
-          done(null, Buffer.from(encodeResponse('traces', 'protobuf', partial)));
-        switch (fault.kind) {
-          case 'ok':
-            ok();
-            break;
-          case 'slow':
-            setTimeout(() => ok(), fault.delayMs);
-            break;
-          case 'partial':
-            ok({ rejected: fault.rejected, errorMessage: fault.message });
-            break;
-          case 'error': {
-            const details = `scripted gRPC code ${fault.grpc}`;
-            const metadata = new Metadata();
-            if (fault.retryAfterS !== undefined)
-              metadata.set(
-                'grpc-status-details-bin',
-                statusWithRetryInfo(fault.grpc, details, fault.retryAfterS),
-              );
-            done({ code: fault.grpc, details, metadata });
-          }
-        }
-      },
+      }
     },
-  );
+  });
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpc.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),

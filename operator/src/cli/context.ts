@@ -1,10 +1,4 @@
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  VersionApi,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, VersionApi } from '@kubernetes/client-node';
 import {
   API_VERSION,
   GROUP,
@@ -15,6 +9,7 @@ import {
   VERSION,
 } from '../api/v1alpha1/constants.ts';
 import type { LLMObservability, LLMObservabilityPolicy } from '../manifests/resources.ts';
+import { readNamespaceMeta } from '../webhook/namespaces.ts';
 import { type NamespaceMeta, supportsNativeSidecars } from '../webhook/podmutation/config.ts';
 import { isObject } from './manifest.ts';
 
@@ -89,18 +84,7 @@ export function clusterContext(kc: KubeConfig): PreviewContext {
   const custom = kc.makeApiClient(CustomObjectsApi);
   return {
     origin: `cluster ${kc.getCurrentCluster()?.server ?? kc.getCurrentContext()}`,
-    async namespace(name) {
-      try {
-        const ns = await core.readNamespace({ name });
-        return {
-          ...(ns.metadata?.labels ? { labels: ns.metadata.labels } : {}),
-          ...(ns.metadata?.annotations ? { annotations: ns.metadata.annotations } : {}),
-        };
-      } catch (err) {
-        if (err instanceof ApiException && err.code === 404) return undefined;
-        throw err;
-      }
-    },
+    namespace: (name) => readNamespaceMeta(core, name),
     async resources(namespace) {
       const list: unknown = await custom.listNamespacedCustomObject({
         group: GROUP,

@@ -26,17 +26,22 @@ export class KubeNamespaceLookup implements NamespaceLookup {
     return value;
   }
 
-  async #read(name: string): Promise<NamespaceMeta | undefined> {
-    try {
-      const ns = await this.#core.readNamespace({ name });
-      return {
-        ...(ns.metadata?.labels ? { labels: ns.metadata.labels } : {}),
-        ...(ns.metadata?.annotations ? { annotations: ns.metadata.annotations } : {}),
-      };
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return undefined;
-      throw err;
-    }
+  #read(name: string): Promise<NamespaceMeta | undefined> {
+    return readNamespaceMeta(this.#core, name);
+  }
+}
+
+/** One GET of a namespace's labels and annotations; undefined when it does not exist. */
+export async function readNamespaceMeta(core: CoreV1Api, name: string): Promise<NamespaceMeta | undefined> {
+  try {
+    const ns = await core.readNamespace({ name });
+    return {
+      ...(ns.metadata?.labels ? { labels: ns.metadata.labels } : {}),
+      ...(ns.metadata?.annotations ? { annotations: ns.metadata.annotations } : {}),
+    };
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) return undefined;
+    throw err;
   }
 }
 

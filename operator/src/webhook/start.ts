@@ -85,18 +85,7 @@ export async function startInjectionWebhook(o: InjectionWebhookOptions): Promise
   if (o.certDir !== undefined) return startFromCertDir(o, o.certDir);
   const store = o.secrets ?? new KubeSecretStore(o.kc);
   const first = await ensureWebhookCertificate(store, o.certificate);
-  const server = await startWebhookServer({
-    configSource: o.configSource,
-    namespaces: o.namespaces ?? new KubeNamespaceLookup(o.kc),
-    settings: o.settings,
-    events: o.events ?? new RateLimitedEventRecorder(new KubeEventRecorder(o.kc), o.registry),
-    registry: o.registry,
-    tls: first.certificate,
-    port: o.port ?? 9443,
-    ...(o.host ? { host: o.host } : {}),
-    ...(o.logger ? { logger: o.logger } : {}),
-    ...(o.validators ? { validators: o.validators } : {}),
-  });
+  const server = await startWebhookServer(serverOptions(o, first.certificate));
   try {
     const config = buildMutatingWebhookConfiguration({
       ...o.webhook,
@@ -146,18 +135,7 @@ async function startFromCertDir(o: InjectionWebhookOptions, d: CertDirSettings):
   };
   const first = await readCertDir(dir);
   checkNames(first);
-  const server = await startWebhookServer({
-    configSource: o.configSource,
-    namespaces: o.namespaces ?? new KubeNamespaceLookup(o.kc),
-    settings: o.settings,
-    events: o.events ?? new RateLimitedEventRecorder(new KubeEventRecorder(o.kc), o.registry),
-    registry: o.registry,
-    tls: first,
-    port: o.port ?? 9443,
-    ...(o.host ? { host: o.host } : {}),
-    ...(o.logger ? { logger: o.logger } : {}),
-    ...(o.validators ? { validators: o.validators } : {}),
-  });
+  const server = await startWebhookServer(serverOptions(o, first));
   const serve = (c: DirCertificate) => {
     checkNames(c);
     server.setCertificate(c);
@@ -189,5 +167,24 @@ async function startFromCertDir(o: InjectionWebhookOptions, d: CertDirSettings):
       watcher.stop();
       await server.stop();
     },
+  };
+}
+
+/** The server's options from the webhook's, whichever way its certificate comes. */
+function serverOptions(
+  o: InjectionWebhookOptions,
+  tls: Parameters<typeof startWebhookServer>[0]['tls'],
+): Parameters<typeof startWebhookServer>[0] {
+  return {
+    configSource: o.configSource,
+    namespaces: o.namespaces ?? new KubeNamespaceLookup(o.kc),
+    settings: o.settings,
+    events: o.events ?? new RateLimitedEventRecorder(new KubeEventRecorder(o.kc), o.registry),
+    registry: o.registry,
+    tls,
+    port: o.port ?? 9443,
+    ...(o.host ? { host: o.host } : {}),
+    ...(o.logger ? { logger: o.logger } : {}),
+    ...(o.validators ? { validators: o.validators } : {}),
   };
 }

@@ -61,7 +61,8 @@ function http2ServersOf(server: Server): Iterable<Http2Server> | undefined {
   return servers instanceof Map ? (servers.keys() as Iterable<Http2Server>) : undefined;
 }
 
-function serviceFor(signal: Signal): ServiceDefinition {
+/** A signal's OTLP Export service on raw bytes: grpc-js hands over the body, the codec decodes it once. */
+export function otlpGrpcService(signal: Signal): ServiceDefinition {
   return {
     Export: {
       path: EXPORT_METHOD[signal],
@@ -107,7 +108,7 @@ export class OtlpGrpcServer {
     });
     for (const signal of ['traces', 'metrics', 'logs'] as const) {
       if (!this.#consumers[signal]) continue;
-      server.addService(serviceFor(signal), {
+      server.addService(otlpGrpcService(signal), {
         Export: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
           void handleExport(this.#ctx, this.#consumers, signal, call.request, 'protobuf').then((outcome) => {
             switch (outcome.kind) {
